@@ -1,0 +1,84 @@
+"""DuckDB: the embedded default, one file on disk, for development and tests."""
+
+import fcntl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import ibis
+
+from medallion_ibis.backends.base import LAYER_SCHEMAS, STAGING_SCHEMA, Publication, Warehouse
+from medallion_ibis.errors import BackendUnavailable
+from medallion_ibis.ingest import explain_csv_error, read_source
+from medallion_ibis.model import Lineage, Source
+
+
+def _quoted(*parts: str) -> str:
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB database file; DuckDB reads the CSV files itself, in parallel."""
+
+    name = "duckdb"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = ibis.duckdb.connect(str(path))
+        except duckdb.IOException as error:
+            raise BackendUnavailable(f"cannot open DuckDB database {path}: {error}") from None
+        self._raw: duckdb.DuckDBPyConnection = self.con.con
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with lock_path.open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BackendUnavailable(
+                    f"another build holds {lock_path}; wait for it to finish"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def prepare(self) -> None:
+        for schema in LAYER_SCHEMAS:
+            self._raw.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(schema)}")
+        self.discard_staging()
+        self._raw.execute(f"CREATE SCHEMA {_quoted(STAGING_SCHEMA)}")
+
+    def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
+        try:
+            return self.materialize(staged, read_source(self.con, path, source, lineage))
+        except duckdb.InvalidInputException as error:
+            raise explain_csv_error(path, error) from None
+
+    def publish(self, publications: Sequence[Publication]) -> None:
+        self._raw.begin()
+        try:
+            for publication in publications:
+                self._publish_one(publication)
+        except BaseException:
+            self._raw.rollback()
+            raise
+        self._raw.commit()
+
+    def _publish_one(self, publication: Publication) -> None:
+        staged = _quoted(STAGING_SCHEMA, publication.staged)
+        target = _quoted(publication.schema, publication.table)
+        if publication.partition is None:
+            self._raw.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {staged}")
+            return
+        column, value = publication.partition
+        self._raw.execute(f"CREATE TABLE IF NOT EXISTS {target} AS FROM {staged} LIMIT 0")
+        self._raw.execute(f"DELETE FROM {target} WHERE {_quoted(column)} = ?", [value])
+        self._raw.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {staged}")
+
+    def discard_staging(self) -> None:
+        self._raw.execute(f"DROP SCHEMA IF EXISTS {_quoted(STAGING_SCHEMA)} CASCADE")

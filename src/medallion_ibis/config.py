@@ -1,0 +1,96 @@
+"""Build settings, resolved as flags > environment (MEDALLION_*) > pyproject > defaults.
+
+The precedence matches what dbt and SQLMesh users expect: a project file holds the team's
+defaults, the environment holds per-machine secrets (the PostgreSQL URL), and flags win for a
+one-off run.
+"""
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, cast, get_args
+
+from medallion_ibis.errors import ConfigurationError
+
+BackendName = Literal["duckdb", "postgres"]
+BACKENDS: tuple[str, ...] = get_args(BackendName)
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+ENV_PREFIX = "MEDALLION_"
+PYPROJECT_TABLE = "medallion-ibis"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a build needs to know, already validated."""
+
+    backend: BackendName = "duckdb"
+    pipelines: tuple[str, ...] = ()
+    seeds: Path = Path("seeds")
+    as_of: date | None = None
+    duckdb_path: Path = Path("medallion.duckdb")
+    pg_url: str = DEFAULT_PG_URL
+    target_dir: Path = Path("target")
+
+
+def _pyproject_settings(project_dir: Path) -> Mapping[str, Any]:
+    pyproject = project_dir / "pyproject.toml"
+    if not pyproject.is_file():
+        return {}
+    with pyproject.open("rb") as handle:
+        document = tomllib.load(handle)
+    table = document.get("tool", {}).get(PYPROJECT_TABLE, {})
+    return cast(Mapping[str, Any], table)
+
+
+def _env_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """MEDALLION_PG_URL → pg-url, the spelling used by flags and pyproject keys."""
+    return {
+        key[len(ENV_PREFIX) :].lower().replace("_", "-"): value
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX) and value != ""
+    }
+
+
+def parse_as_of(value: str | date | None) -> date | None:
+    """Accept an ISO date (YYYY-MM-DD); anything else is a configuration error."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigurationError(f"--as-of must be a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def resolve_settings(
+    flags: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
+    project_dir: Path | None = None,
+) -> Settings:
+    """Merge the three sources of settings; keys use the flag spelling (``pg-url``)."""
+    layers: list[Mapping[str, Any]] = [
+        _pyproject_settings(project_dir or Path.cwd()),
+        _env_settings(os.environ if environ is None else environ),
+        {key: value for key, value in flags.items() if value not in (None, ())},
+    ]
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(layer)
+    backend = merged.get("backend", "duckdb")
+    if backend not in BACKENDS:
+        raise ConfigurationError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    pipelines = merged.get("pipelines", ())
+    if isinstance(pipelines, str):
+        pipelines = tuple(name.strip() for name in pipelines.split(",") if name.strip())
+    return Settings(
+        backend=cast(BackendName, backend),
+        pipelines=tuple(pipelines),
+        seeds=Path(merged.get("seeds", "seeds")),
+        as_of=parse_as_of(merged.get("as-of")),
+        duckdb_path=Path(merged.get("duckdb-path", "medallion.duckdb")),
+        pg_url=str(merged.get("pg-url", DEFAULT_PG_URL)),
+        target_dir=Path(merged.get("target-dir", "target")),
+    )

@@ -1,0 +1,70 @@
+"""Shorthands for declaring table contracts as pandera (ibis) schemas.
+
+Contracts are validated inside the database (pandera compiles each check to a query), so a
+build checks a hundred million rows without pulling them out of the engine.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import ibis.expr.datatypes as dt
+import pandera.ibis as pa
+
+from medallion_ibis.portable import MONEY
+
+INT = dt.int64
+TEXT = dt.string
+DATE = dt.date
+FLAG = dt.boolean
+STAMP = dt.Timestamp(scale=6)
+RATIO = dt.Decimal(18, 2)
+SCORE = dt.Decimal(18, 4)
+__all__ = ["DATE", "FLAG", "INT", "MONEY", "RATIO", "SCORE", "STAMP", "TEXT", "column", "table"]
+
+LINEAGE = {
+    "_source_file": pa.Column(TEXT),
+    "_source_system": pa.Column(TEXT),
+    "_row_number": pa.Column(INT, pa.Check.ge(2)),
+    "_row_hash": pa.Column(TEXT, pa.Check.str_length(32, 32)),
+    "_loaded_at": pa.Column(STAMP),
+    "_run_id": pa.Column(TEXT),
+}
+"""Columns every silver row carries back to its bronze line."""
+
+
+def column(
+    dtype: Any,
+    *,
+    nullable: bool = False,
+    one_of: Sequence[str] | None = None,
+    at_least: float | None = None,
+    above: float | None = None,
+) -> pa.Column:
+    """A column contract in the words the business rules use."""
+    checks = []
+    if one_of is not None:
+        checks.append(pa.Check.isin(list(one_of)))
+    if at_least is not None:
+        checks.append(pa.Check.ge(at_least))
+    if above is not None:
+        checks.append(pa.Check.gt(above))
+    return pa.Column(dtype, checks=checks, nullable=nullable)
+
+
+def table(
+    name: str,
+    columns: dict[str, pa.Column],
+    *,
+    unique: Sequence[str] | None = None,
+    lineage: bool = False,
+) -> pa.DataFrameSchema:
+    """A strict table contract: exactly these columns, ``unique`` as a whole-row key.
+
+    ``Config.unique`` is used because pandera's per-column ``unique`` is ignored for ibis.
+    """
+    return pa.DataFrameSchema(
+        {**columns, **(LINEAGE if lineage else {})},
+        name=name,
+        strict=True,
+        unique=list(unique) if unique else None,
+    )

@@ -1,0 +1,31 @@
+"""Build order: every model after the tables it reads."""
+
+from graphlib import CycleError, TopologicalSorter
+
+from medallion_ibis.errors import ConfigurationError
+from medallion_ibis.model import Model, Pipeline
+
+
+def build_order(pipeline: Pipeline) -> list[Model]:
+    """The pipeline's models in dependency order, ties broken by declaration order."""
+    known = {source.table for source in pipeline.sources} | set(pipeline.models)
+    graph: dict[str, list[str]] = {}
+    for model in pipeline.models.values():
+        missing = [name for name in model.inputs if name not in known]
+        if missing:
+            raise ConfigurationError(
+                f"{pipeline.name}.{model.name} reads unknown table(s) {', '.join(missing)}"
+            )
+        graph[model.name] = [name for name in model.inputs if name in pipeline.models]
+    sorter = TopologicalSorter(graph)
+    try:
+        sorter.prepare()
+    except CycleError as error:
+        raise ConfigurationError(f"{pipeline.name} has a dependency cycle: {error.args[1]}") from None
+    declared = list(pipeline.models)
+    ordered: list[Model] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=declared.index)
+        ordered.extend(pipeline.models[name] for name in ready)
+        sorter.done(*ready)
+    return ordered

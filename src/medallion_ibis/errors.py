@@ -1,0 +1,34 @@
+"""The failures a build can report, split by who has to act on them.
+
+The split drives the CLI's exit codes, which follow dbt's convention so that schedulers can
+tell "the data broke a rule" (1) from "the build could not even start" (2).
+"""
+
+
+class MedallionError(Exception):
+    """Base class: every expected failure carries a sentence a user can act on."""
+
+    exit_code = 2
+
+
+class ConfigurationError(MedallionError):
+    """Bad arguments, settings or a missing pipeline: nothing was attempted."""
+
+
+class InputFileError(MedallionError):
+    """A source file is missing or malformed; the message names the file, line and column."""
+
+
+class BackendUnavailable(MedallionError):
+    """The database could not be reached or locked; the message never contains a password."""
+
+
+class ModelFailed(MedallionError):
+    """A model's expression failed in the engine, or its output broke the model's contract."""
+
+    exit_code = 1
+
+    def __init__(self, model: str, detail: str) -> None:
+        super().__init__(f"{model}: {detail}")
+        self.model = model
+        self.detail = detail

@@ -1,0 +1,122 @@
+"""What a pipeline is made of: sources (CSV → bronze) and models (Ibis functions).
+
+A model is declared beside its business logic with the ``@pipeline.model`` decorator, so the
+function, its inputs and its contract are read together, like a dbt model and its YAML.
+"""
+
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+import ibis.expr.types as ir
+import pandera.ibis as pa
+
+Layer = Literal["bronze", "silver", "gold"]
+Transform = Callable[..., ir.Table]
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """What every bronze row records about the load that brought it in."""
+
+    run_id: str
+    loaded_at: datetime
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Values fixed for one build, so that every model of the run agrees on them.
+
+    ``as_of`` replaces the wall clock in every "days since" rule: a rebuild of the same input
+    gives the same gold tables. ``started_at`` stamps every gold row of the run.
+    """
+
+    run_id: str
+    started_at: datetime
+    as_of: date
+
+
+@dataclass(frozen=True)
+class Source:
+    """A CSV file the pipeline reads, landed as a text-only bronze table."""
+
+    table: str
+    path: str
+    columns: tuple[str, ...]
+    system: str
+
+
+@dataclass(frozen=True)
+class Model:
+    """A silver or gold table defined by an Ibis function of its input tables."""
+
+    name: str
+    layer: Layer
+    inputs: tuple[str, ...]
+    transform: Transform
+    contract: pa.DataFrameSchema | None
+    description: str
+    partition_column: str | None = None
+    """Set for tables shared by pipelines (quarantine): a build replaces only its own rows."""
+
+    def build(self, tables: dict[str, ir.Table], run: RunContext) -> ir.Table:
+        """The model's expression over already-built input tables.
+
+        Only transforms that declare a ``run`` parameter receive the run's context, so a rule
+        that does not depend on the as-of date or the run stamp says so in its signature.
+        """
+        inputs = [tables[name] for name in self.inputs]
+        if "run" in inspect.signature(self.transform).parameters:
+            return self.transform(*inputs, run=run)
+        return self.transform(*inputs)
+
+
+AsOfRule = Callable[[dict[str, ir.Table]], ir.Scalar]
+
+
+@dataclass
+class Pipeline:
+    """A named set of sources and models, built and published together."""
+
+    name: str
+    sources: tuple[Source, ...]
+    description: str
+    default_as_of: AsOfRule | None = None
+    models: dict[str, Model] = field(default_factory=dict)
+
+    def model(
+        self,
+        *,
+        layer: Layer,
+        inputs: tuple[str, ...],
+        contract: pa.DataFrameSchema | None = None,
+        partition_column: str | None = None,
+    ) -> Callable[[Transform], Transform]:
+        """Register the decorated function as a model named after the function."""
+
+        def register(transform: Transform) -> Transform:
+            self.models[transform.__name__] = Model(
+                name=transform.__name__,
+                layer=layer,
+                inputs=inputs,
+                transform=transform,
+                contract=contract,
+                description=(transform.__doc__ or "").strip().splitlines()[0]
+                if transform.__doc__
+                else "",
+                partition_column=partition_column,
+            )
+            return transform
+
+        return register
+
+    def source(self, table: str) -> Source:
+        """The source landing in bronze table ``table``."""
+        return next(source for source in self.sources if source.table == table)
+
+    def table_names(self) -> Iterator[str]:
+        """Every table the pipeline publishes: bronze sources first, then models."""
+        yield from (source.table for source in self.sources)
+        yield from self.models

@@ -1,0 +1,327 @@
+"""Retail gold: the business marts, as rules over the silver tables.
+
+Every "days since" counts to the run's as-of date and every ratio is a true, null-safe
+division, so a rebuild of the same input gives the same rows on every engine.
+"""
+
+import ibis
+import ibis.expr.types as ir
+from ibis import _
+
+from medallion_ibis.model import RunContext
+from medallion_ibis.pipelines.retail import contracts
+from medallion_ibis.pipelines.retail.sources import PIPELINE
+from medallion_ibis.portable import MONEY, days_between, round_half_away, safe_divide
+
+SILVER_SALES = "silver_sales_cleaned"
+SILVER_CUSTOMERS = "silver_customers_cleaned"
+SILVER_PRODUCTS = "silver_products_cleaned"
+
+
+def valid_sales(sales: ir.Table) -> ir.Table:
+    return sales.filter(_.is_valid_transaction)
+
+
+def created_at(run: RunContext) -> ir.TimestampScalar:
+    """The run's timestamp: one value for every gold table of a build."""
+    return ibis.literal(run.started_at, type="timestamp")
+
+
+def percent(part: ir.NumericValue, whole: ir.NumericValue) -> ir.DecimalValue:
+    return round_half_away(safe_divide(part, whole) * 100)
+
+
+def data_quality_status(transactions: ir.IntegerValue, revenue: ir.NumericValue) -> ir.StringValue:
+    return ibis.cases(((transactions > 0) & (revenue > 0), "Valid"), else_="Check Required")
+
+
+@PIPELINE.model(
+    layer="gold",
+    inputs=(SILVER_SALES, SILVER_CUSTOMERS),
+    contract=contracts.GoldDailySalesSummary,
+)
+def gold_daily_sales_summary(
+    sales: ir.Table, customers: ir.Table, *, run: RunContext
+) -> ir.Table:
+    """Sales KPIs per sale date × store × product category."""
+    with_segments = valid_sales(sales).left_join(
+        customers.select("customer_id", "customer_tenure_segment", "value_segment"),
+        "customer_id",
+    )
+    daily = with_segments.group_by(
+        sale_date=_.transaction_date_clean,
+        store_location=_.store_location_clean,
+        product_category=_.category_clean,
+    ).aggregate(
+        transaction_count=_.transaction_id.nunique(),
+        unique_customers=_.customer_id.nunique(),
+        total_revenue=_.total_amount.sum(),
+        total_quantity_sold=_.quantity_valid.sum(),
+        avg_order_value=_.total_amount.mean(),
+        max_order_value=_.total_amount.max(),
+        min_order_value=_.total_amount.min(),
+        new_customers_count=_.customer_id.nunique(where=_.customer_tenure_segment == "New"),
+        high_value_customers_count=_.customer_id.nunique(where=_.value_segment == "High Value"),
+    )
+    return daily.select(
+        # grain
+        "sale_date",
+        "store_location",
+        "product_category",
+        # sales
+        "transaction_count",
+        "unique_customers",
+        total_revenue=daily.total_revenue.cast(MONEY),
+        total_quantity_sold=daily.total_quantity_sold,
+        avg_order_value=round_half_away(daily.avg_order_value),
+        max_order_value=daily.max_order_value.cast(MONEY),
+        min_order_value=daily.min_order_value.cast(MONEY),
+        # customers
+        new_customers_count=daily.new_customers_count,
+        high_value_customers_count=daily.high_value_customers_count,
+        # ratios
+        revenue_per_transaction=round_half_away(
+            safe_divide(daily.total_revenue, daily.transaction_count)
+        ),
+        avg_items_per_transaction=round_half_away(
+            safe_divide(daily.total_quantity_sold, daily.transaction_count)
+        ),
+        customer_concentration_pct=percent(daily.unique_customers, daily.transaction_count),
+        # quality
+        data_quality_status=data_quality_status(daily.transaction_count, daily.total_revenue),
+        _gold_created_at=created_at(run),
+    )
+
+
+def customer_segment(spent: ir.NumericValue, transactions: ir.IntegerValue) -> ir.StringValue:
+    """Champion, Loyal Customer, Potential Loyalist, New Customer, else At Risk."""
+    return ibis.cases(
+        ((spent >= 2000) & (transactions >= 3), "Champion"),
+        ((spent >= 1000) & (transactions >= 2), "Loyal Customer"),
+        (spent >= 500, "Potential Loyalist"),
+        (transactions == 1, "New Customer"),
+        else_="At Risk",
+    )
+
+
+def activity_status(days_since_last_purchase: ir.IntegerValue) -> ir.StringValue:
+    """Active within 30 days of the as-of date, Dormant within 90, else Inactive."""
+    return ibis.cases(
+        (days_since_last_purchase <= 30, "Active"),
+        (days_since_last_purchase <= 90, "Dormant"),
+        else_="Inactive",
+    )
+
+
+def business_value_tier(
+    spent: ir.NumericValue, transactions: ir.IntegerValue, days_since_last_purchase: ir.IntegerValue
+) -> ir.StringValue:
+    return ibis.cases(
+        ((spent >= 1500) & (transactions >= 3) & (days_since_last_purchase <= 60), "High Value"),
+        ((spent >= 500) & (transactions >= 2), "Medium Value"),
+        else_="Low Value",
+    )
+
+
+PROJECTED_CLV_UPLIFT = 1.2
+"""Projected CLV assumes the customer's next period brings 20 % more of the same orders."""
+
+
+@PIPELINE.model(
+    layer="gold",
+    inputs=(SILVER_SALES, SILVER_CUSTOMERS),
+    contract=contracts.GoldCustomerLifetimeValue,
+)
+def gold_customer_lifetime_value(
+    sales: ir.Table, customers: ir.Table, *, run: RunContext
+) -> ir.Table:
+    """Lifetime value, segment and activity per valid customer with valid sales."""
+    purchases = valid_sales(sales).group_by("customer_id").aggregate(
+        total_transactions=_.transaction_id.nunique(),
+        total_spent=_.total_amount.sum(),
+        avg_order_value=_.total_amount.mean(),
+        highest_order_value=_.total_amount.max(),
+        first_purchase_date=_.transaction_date_clean.min(),
+        last_purchase_date=_.transaction_date_clean.max(),
+        purchase_days=_.transaction_date_clean.nunique(),
+        total_items_purchased=_.quantity_valid.sum(),
+    )
+    lifespan_days = days_between(purchases.first_purchase_date, purchases.last_purchase_date)
+    behaviour = purchases.mutate(
+        customer_lifespan_days=lifespan_days,
+        purchase_frequency=ibis.cases(
+            (lifespan_days > 0, safe_divide(purchases.total_transactions, lifespan_days)),
+            else_=purchases.total_transactions.cast("float64"),
+        ),
+        days_since_last_purchase=days_between(
+            purchases.last_purchase_date, ibis.literal(run.as_of)
+        ),
+    )
+    valid_customers = customers.filter(_.is_valid_customer)
+    joined = behaviour.join(valid_customers, "customer_id")
+    return joined.select(
+        # customer
+        "customer_id",
+        "full_name",
+        customer_type=joined.customer_type_clean,
+        value_segment=joined.value_segment,
+        customer_tenure_segment=joined.customer_tenure_segment,
+        # purchases
+        total_transactions=joined.total_transactions,
+        total_spent=joined.total_spent.cast(MONEY),
+        avg_order_value=round_half_away(joined.avg_order_value),
+        highest_order_value=joined.highest_order_value.cast(MONEY),
+        total_items_purchased=joined.total_items_purchased,
+        first_purchase_date=joined.first_purchase_date,
+        last_purchase_date=joined.last_purchase_date,
+        purchase_days=joined.purchase_days,
+        customer_lifespan_days=joined.customer_lifespan_days,
+        days_since_last_purchase=joined.days_since_last_purchase,
+        # lifetime value
+        current_clv=joined.total_spent.cast(MONEY),
+        projected_clv=round_half_away(
+            joined.avg_order_value * joined.total_transactions * PROJECTED_CLV_UPLIFT
+        ),
+        # segments
+        customer_segment=customer_segment(joined.total_spent, joined.total_transactions),
+        activity_status=activity_status(joined.days_since_last_purchase),
+        purchase_frequency_score=round_half_away(joined.purchase_frequency, 4),
+        avg_items_per_order=round_half_away(
+            safe_divide(joined.total_items_purchased, joined.total_transactions)
+        ),
+        business_value_tier=business_value_tier(
+            joined.total_spent, joined.total_transactions, joined.days_since_last_purchase
+        ),
+        _gold_created_at=created_at(run),
+    )
+
+
+def performance_category(revenue: ir.NumericValue, quantity: ir.IntegerValue) -> ir.StringValue:
+    """Star Product, Strong Performer, Average Performer, Underperformer, else No Sales."""
+    return ibis.cases(
+        ((revenue >= 2000) & (quantity >= 5), "Star Product"),
+        (revenue >= 1000, "Strong Performer"),
+        (revenue >= 500, "Average Performer"),
+        (revenue > 0, "Underperformer"),
+        else_="No Sales",
+    )
+
+
+def profitability_tier(margin_percent: ir.NumericValue) -> ir.StringValue:
+    """High Margin from 30 %, Medium from 15 %, Low above 0, else Loss Making."""
+    return ibis.cases(
+        (margin_percent >= 30, "High Margin"),
+        (margin_percent >= 15, "Medium Margin"),
+        (margin_percent > 0, "Low Margin"),
+        else_="Loss Making",
+    )
+
+
+def inventory_turnover(sold: ir.IntegerValue, stock: ir.IntegerValue) -> ir.DecimalValue:
+    """Units sold over average inventory, taking opening stock as closing stock + units sold."""
+    average_inventory = (stock + (stock + sold)) / 2
+    return ibis.cases(
+        ((stock >= 0) & (sold > 0), round_half_away(safe_divide(sold, average_inventory))),
+        else_=ibis.literal(0).cast(MONEY),
+    )
+
+
+def business_recommendation(
+    revenue: ir.NumericValue,
+    margin_percent: ir.NumericValue,
+    inventory_status: ir.StringValue,
+    stock: ir.IntegerValue,
+) -> ir.StringValue:
+    return ibis.cases(
+        (
+            (revenue >= 1000) & (margin_percent >= 20) & (inventory_status == "Low Stock"),
+            "Restock Immediately",
+        ),
+        ((revenue == 0) & (stock > 10), "Consider Discontinuing"),
+        ((margin_percent < 10) & (revenue > 0), "Review Pricing"),
+        else_="Monitor Performance",
+    )
+
+
+@PIPELINE.model(
+    layer="gold",
+    inputs=(SILVER_SALES, SILVER_PRODUCTS),
+    contract=contracts.GoldProductPerformance,
+)
+def gold_product_performance(
+    sales: ir.Table, products: ir.Table, *, run: RunContext
+) -> ir.Table:
+    """Sales, margin, inventory and advice per valid product; no sales means revenue 0."""
+    product_sales = valid_sales(sales).group_by("product_id").aggregate(
+        total_sales_transactions=_.transaction_id.nunique(),
+        unique_customers=_.customer_id.nunique(),
+        total_quantity_sold=_.quantity_valid.sum(),
+        total_revenue=_.total_amount.sum(),
+        avg_sale_amount=_.total_amount.mean(),
+        first_sale_date=_.transaction_date_clean.min(),
+        last_sale_date=_.transaction_date_clean.max(),
+    )
+    catalogue = products.left_join(product_sales, "product_id").mutate(
+        total_sales_transactions=_.total_sales_transactions.fill_null(0),
+        unique_customers=_.unique_customers.fill_null(0),
+        total_quantity_sold=_.total_quantity_sold.fill_null(0),
+        total_revenue=_.total_revenue.fill_null(0),
+        avg_sale_amount=_.avg_sale_amount.fill_null(0),
+    )
+    categories = catalogue.group_by("category_clean").aggregate(
+        category_total_revenue=_.total_revenue.sum()
+    )
+    joined = catalogue.filter(_.is_valid_product).left_join(categories, "category_clean")
+    return joined.select(
+        # product
+        "product_id",
+        product_name=joined.product_name_clean,
+        category=joined.category_clean,
+        subcategory=joined.subcategory_clean,
+        brand=joined.brand_clean,
+        price_tier=joined.price_tier,
+        inventory_status=joined.inventory_status,
+        # sales
+        total_sales_transactions=joined.total_sales_transactions,
+        unique_customers=joined.unique_customers,
+        total_quantity_sold=joined.total_quantity_sold,
+        total_revenue=joined.total_revenue.cast(MONEY),
+        avg_sale_amount=round_half_away(joined.avg_sale_amount),
+        first_sale_date=joined.first_sale_date,
+        last_sale_date=joined.last_sale_date,
+        # financials
+        cost_price=joined.cost_price_valid,
+        retail_price=joined.retail_price_valid,
+        profit_margin_amount=joined.profit_margin_amount,
+        profit_margin_percent=joined.profit_margin_percent,
+        total_profit=(joined.total_quantity_sold * joined.profit_margin_amount).cast(MONEY),
+        # inventory
+        current_stock=joined.stock_quantity_valid,
+        reorder_level=joined.reorder_level_valid,
+        # ratios
+        revenue_per_transaction=round_half_away(
+            safe_divide(joined.total_revenue, joined.total_sales_transactions)
+        ),
+        avg_quantity_per_sale=round_half_away(
+            safe_divide(joined.total_quantity_sold, joined.total_sales_transactions)
+        ),
+        customer_repeat_rate=percent(joined.unique_customers, joined.total_sales_transactions),
+        # category
+        category_total_revenue=joined.category_total_revenue.cast(MONEY),
+        category_revenue_share_pct=percent(joined.total_revenue, joined.category_total_revenue),
+        # classification
+        performance_category=performance_category(
+            joined.total_revenue, joined.total_quantity_sold
+        ),
+        profitability_tier=profitability_tier(joined.profit_margin_percent),
+        inventory_turnover_ratio=inventory_turnover(
+            joined.total_quantity_sold, joined.stock_quantity_valid
+        ),
+        business_recommendation=business_recommendation(
+            joined.total_revenue,
+            joined.profit_margin_percent,
+            joined.inventory_status,
+            joined.stock_quantity_valid,
+        ),
+        _gold_created_at=created_at(run),
+    )

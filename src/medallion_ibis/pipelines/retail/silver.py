@@ -1,0 +1,228 @@
+"""Retail silver: typed, standardised, flagged; one row per key, the rest in quarantine."""
+
+import ibis
+import ibis.expr.types as ir
+from ibis import _
+
+from medallion_ibis.model import RunContext
+from medallion_ibis.pipelines.retail import contracts
+from medallion_ibis.pipelines.retail.sources import CUSTOMERS, PIPELINE, PRODUCTS, SALES
+from medallion_ibis.portable import (
+    MONEY,
+    clean_text,
+    days_between,
+    parse_decimal,
+    parse_int,
+    parse_iso_date,
+    round_half_away,
+    safe_divide,
+    title_case,
+)
+from medallion_ibis.quarantine import KeyScreen
+
+LINEAGE = ("_source_file", "_source_system", "_row_number", "_row_hash", "_loaded_at", "_run_id")
+EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+[.][^@\s]+$"
+
+SALES_KEYS = KeyScreen(
+    source_table=SALES.table,
+    required=("transaction_id", "customer_id", "product_id"),
+    integer=("transaction_id", "customer_id", "product_id"),
+    key=("transaction_id",),
+)
+CUSTOMER_KEYS = KeyScreen(
+    source_table=CUSTOMERS.table,
+    required=("customer_id",),
+    integer=("customer_id",),
+    key=("customer_id",),
+)
+PRODUCT_KEYS = KeyScreen(
+    source_table=PRODUCTS.table,
+    required=("product_id",),
+    integer=("product_id",),
+    key=("product_id",),
+)
+
+
+def upper_text(value: ir.StringValue) -> ir.StringValue:
+    """Codes and labels compared across rows: trimmed and upper-cased."""
+    return clean_text(value).upper()
+
+
+def positive_or_null(value: ir.NumericValue) -> ir.NumericValue:
+    return ibis.cases((value > 0, value), else_=ibis.null(value.type()))
+
+
+def non_negative_or_null(value: ir.NumericValue) -> ir.NumericValue:
+    return ibis.cases((value >= 0, value), else_=ibis.null(value.type()))
+
+
+def non_negative_or_zero(value: ir.NumericValue) -> ir.NumericValue:
+    return ibis.cases((value >= 0, value), else_=0)
+
+
+@PIPELINE.model(layer="silver", inputs=(SALES.table,), contract=contracts.SilverSales)
+def silver_sales_cleaned(bronze_sales: ir.Table) -> ir.Table:
+    """One row per transaction: typed, standardised, with a validity flag."""
+    sales = SALES_KEYS.accepted(bronze_sales)
+    quantity = positive_or_null(parse_int(sales.quantity))
+    unit_price = non_negative_or_null(parse_decimal(sales.unit_price))
+    transaction_date = parse_iso_date(sales.transaction_date)
+    return sales.select(
+        # ids
+        transaction_id=parse_int(sales.transaction_id),
+        customer_id=parse_int(sales.customer_id),
+        product_id=parse_int(sales.product_id),
+        sales_rep_id=parse_int(sales.sales_rep_id),
+        # text
+        product_name_clean=upper_text(sales.product_name),
+        category_clean=upper_text(sales.category),
+        store_location_clean=upper_text(sales.store_location),
+        # numerics
+        quantity_valid=quantity,
+        unit_price_valid=unit_price,
+        total_amount=(quantity * unit_price).cast(MONEY),
+        # dates
+        transaction_date_clean=transaction_date,
+        # flags
+        is_valid_transaction=(
+            quantity.notnull() & unit_price.notnull() & transaction_date.notnull()
+        ).fill_null(False),
+        *LINEAGE,
+    )
+
+
+def tenure_segment(registered: ir.DateValue, as_of: ir.DateValue) -> ir.StringValue:
+    """New (≤ 30 days before the as-of date), Recent (≤ 365), else Established."""
+    days = days_between(registered, as_of)
+    return ibis.cases((days <= 30, "New"), (days <= 365, "Recent"), (days.notnull(), "Established"))
+
+
+def value_segment(credit_limit: ir.DecimalValue) -> ir.StringValue:
+    """High Value (credit ≥ 5000), Medium Value (≥ 2000), else Standard Value."""
+    return ibis.cases(
+        (credit_limit >= 5000, "High Value"),
+        (credit_limit >= 2000, "Medium Value"),
+        else_="Standard Value",
+    )
+
+
+@PIPELINE.model(layer="silver", inputs=(CUSTOMERS.table,), contract=contracts.SilverCustomers)
+def silver_customers_cleaned(bronze_customers: ir.Table, *, run: RunContext) -> ir.Table:
+    """One row per customer: names title-cased, email kept only when it is an address."""
+    customers = CUSTOMER_KEYS.accepted(bronze_customers)
+    first_name = title_case(customers.first_name)
+    last_name = title_case(customers.last_name)
+    email = clean_text(customers.email).lower()
+    email_valid = email.re_search(EMAIL_ADDRESS).fill_null(False)
+    registered = parse_iso_date(customers.registration_date)
+    credit_limit = non_negative_or_null(parse_decimal(customers.credit_limit))
+    return customers.select(
+        # ids
+        customer_id=parse_int(customers.customer_id),
+        # text
+        first_name_clean=first_name,
+        last_name_clean=last_name,
+        full_name=ibis.literal(" ").join([first_name, last_name]).nullif(""),
+        email_clean=ibis.cases((email_valid, email), else_=ibis.null("string")),
+        phone_clean=clean_text(customers.phone),
+        customer_type_clean=upper_text(customers.customer_type),
+        # numerics
+        credit_limit_valid=credit_limit,
+        # dates
+        registration_date_clean=registered,
+        # segments
+        customer_tenure_segment=tenure_segment(registered, ibis.literal(run.as_of)),
+        value_segment=value_segment(credit_limit),
+        # flags
+        is_valid_customer=(
+            email_valid & first_name.notnull() & last_name.notnull() & registered.notnull()
+        ),
+        *LINEAGE,
+    )
+
+
+def inventory_status(stock: ir.IntegerValue, reorder_level: ir.IntegerValue) -> ir.StringValue:
+    """Low Stock at or below the reorder level, Medium Stock up to twice it, else High Stock."""
+    return ibis.cases(
+        (stock <= reorder_level, "Low Stock"),
+        (stock <= reorder_level * 2, "Medium Stock"),
+        else_="High Stock",
+    )
+
+
+def price_tier(retail_price: ir.DecimalValue) -> ir.StringValue:
+    """Premium from 1000, Standard from 100, else Budget; unknown price, unknown tier."""
+    return ibis.cases(
+        (retail_price >= 1000, "Premium"),
+        (retail_price >= 100, "Standard"),
+        (retail_price >= 0, "Budget"),
+    )
+
+
+@PIPELINE.model(layer="silver", inputs=(PRODUCTS.table,), contract=contracts.SilverProducts)
+def silver_products_cleaned(bronze_products: ir.Table) -> ir.Table:
+    """One row per product: margins, inventory status and price tier."""
+    products = PRODUCT_KEYS.accepted(bronze_products)
+    name = title_case(products.product_name)
+    category = upper_text(products.category)
+    cost = parse_decimal(products.cost_price)
+    retail = parse_decimal(products.retail_price)
+    stock = parse_int(products.stock_quantity)
+    reorder_level = non_negative_or_zero(parse_int(products.reorder_level))
+    has_margin = (cost > 0) & (retail > cost)
+    stock_valid = non_negative_or_zero(stock)
+    return products.select(
+        # ids
+        product_id=parse_int(products.product_id),
+        # text
+        product_name_clean=name,
+        category_clean=category,
+        subcategory_clean=upper_text(products.subcategory),
+        brand_clean=title_case(products.brand),
+        supplier_clean=title_case(products.supplier),
+        # prices
+        cost_price_valid=non_negative_or_null(cost),
+        retail_price_valid=non_negative_or_null(retail),
+        profit_margin_amount=ibis.cases((has_margin, (retail - cost).cast(MONEY))),
+        profit_margin_percent=ibis.cases(
+            (has_margin, round_half_away(safe_divide(retail - cost, cost) * 100))
+        ),
+        # inventory
+        stock_quantity_valid=stock_valid,
+        reorder_level_valid=reorder_level,
+        inventory_status=inventory_status(stock_valid, reorder_level),
+        price_tier=price_tier(retail),
+        # flags
+        is_valid_product=(
+            name.notnull() & category.notnull() & (cost >= 0) & (retail >= cost) & (stock >= 0)
+        ).fill_null(False),
+        *LINEAGE,
+    )
+
+
+@PIPELINE.model(
+    layer="silver",
+    inputs=(SALES.table, CUSTOMERS.table, PRODUCTS.table),
+    contract=contracts.Quarantine,
+    partition_column="pipeline",
+)
+def quarantine(
+    bronze_sales: ir.Table,
+    bronze_customers: ir.Table,
+    bronze_products: ir.Table,
+) -> ir.Table:
+    """Bronze rows kept out of silver, each with the rule it broke and why."""
+    return ibis.union(
+        SALES_KEYS.rejected(bronze_sales, PIPELINE.name),
+        CUSTOMER_KEYS.rejected(bronze_customers, PIPELINE.name),
+        PRODUCT_KEYS.rejected(bronze_products, PIPELINE.name),
+    )
+
+
+def latest_valid_sale_date(tables: dict[str, ir.Table]) -> ir.Scalar:
+    """Default as-of date: the day of the latest valid sale, so a rebuild is reproducible."""
+    sales = silver_sales_cleaned(tables[SALES.table])
+    return sales.filter(_.is_valid_transaction).transaction_date_clean.max()
+
+
+PIPELINE.default_as_of = latest_valid_sale_date

@@ -1,0 +1,121 @@
+"""Engine-neutral building blocks for business rules.
+
+Each helper exists because the obvious Ibis spelling gives different answers (or an error) on
+DuckDB and PostgreSQL; see DESIGN.md "Verified facts". Business logic uses these helpers and
+never branches on the engine, so a model written once builds the same rows everywhere.
+"""
+
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+MONEY = dt.Decimal(18, 2)
+"""Money and other two-decimal measures: exact sums, identical on every engine."""
+
+_INTEGER_TEXT = r"^[+-]?[0-9]{1,18}$"
+_DECIMAL_TEXT = r"^[+-]?([0-9]{1,15}([.][0-9]*)?|[.][0-9]+)$"
+_ISO_DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_COMPACT_DATE_TEXT = r"^[0-9]{8}$"
+_ROUNDING_SCALE = 9
+"""Decimal places kept before the final rounding: absorbs binary floating-point error so that
+a value like 2.675 (stored as 2.67499999…) rounds the same way on every engine."""
+
+
+@ibis.udf.scalar.builtin
+def md5(value: str) -> str:  # type: ignore[empty-body]
+    """The engine's own md5: hex digest, byte-identical on DuckDB and PostgreSQL."""
+
+
+def clean_text(value: ir.StringValue) -> ir.StringValue:
+    """Trim surrounding white space; an empty result means 'missing' and becomes NULL."""
+    return value.strip().nullif("")
+
+
+def title_case(value: ir.StringValue) -> ir.StringValue:
+    """Upper-case the first letter of every space-separated word and lower-case the rest.
+
+    DuckDB has no ``initcap`` and Ibis's ``capitalize`` only touches the first letter of the
+    whole string, so the rule is spelled out once here. Blank input gives NULL on every engine.
+    """
+    words = clean_text(value).split(" ")
+    return words.map(lambda word: word.capitalize()).join(" ")
+
+
+def parse_int(text: ir.StringValue) -> ir.IntegerValue:
+    """The integer written in ``text``, or NULL when it is not a plain integer.
+
+    PostgreSQL compiles ``try_cast`` to a plain CAST that raises on bad input, so the cast only
+    runs behind a pattern check.
+    """
+    trimmed = text.strip()
+    return ibis.cases(
+        (trimmed.re_search(_INTEGER_TEXT), trimmed.try_cast("int64")), else_=ibis.null("int64")
+    )
+
+
+def parse_decimal(text: ir.StringValue, to: dt.Decimal = MONEY) -> ir.DecimalValue:
+    """The decimal number written in ``text`` (rounded half away from zero to ``to``), or NULL."""
+    trimmed = text.strip()
+    return ibis.cases(
+        (trimmed.re_search(_DECIMAL_TEXT), trimmed.try_cast(to)), else_=ibis.null(to)
+    )
+
+
+def _is_leap_year(year: ir.IntegerValue) -> ir.BooleanValue:
+    return ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+
+
+def _days_in_month(year: ir.IntegerValue, month: ir.IntegerValue) -> ir.IntegerValue:
+    return ibis.cases(
+        (month == 2, ibis.cases((_is_leap_year(year), 29), else_=28)),
+        (month.isin([4, 6, 9, 11]), 30),
+        else_=31,
+    )
+
+
+def _date_from_digits(year: ir.StringValue, month: ir.StringValue, day: ir.StringValue) -> Any:
+    """A date from digit strings, NULL unless it is a real calendar day (no 2024-02-30)."""
+    y, m, d = year.cast("int64"), month.cast("int64"), day.cast("int64")
+    is_real_day = m.between(1, 12) & d.between(1, _days_in_month(y, m)) & (y >= 1)
+    return ibis.cases((is_real_day, ibis.date(y, m, d)), else_=ibis.null("date"))
+
+
+def parse_iso_date(text: ir.StringValue) -> ir.DateValue:
+    """The date written as YYYY-MM-DD in ``text``, or NULL when it is not a real date."""
+    trimmed = text.strip()
+    parsed = _date_from_digits(trimmed.substr(0, 4), trimmed.substr(5, 2), trimmed.substr(8, 2))
+    return ibis.cases((trimmed.re_search(_ISO_DATE_TEXT), parsed), else_=ibis.null("date"))
+
+
+def parse_compact_date(text: ir.StringValue) -> ir.DateValue:
+    """The date written as yyyymmdd digits (ERP style), or NULL for 0, other lengths, or
+    impossible days."""
+    trimmed = text.strip()
+    parsed = _date_from_digits(trimmed.substr(0, 4), trimmed.substr(4, 2), trimmed.substr(6, 2))
+    return ibis.cases((trimmed.re_search(_COMPACT_DATE_TEXT), parsed), else_=ibis.null("date"))
+
+
+def safe_divide(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
+    """True division that yields NULL for a zero denominator on every engine.
+
+    PostgreSQL raises on division by zero and truncates integer division; DuckDB returns
+    infinity or NULL. Both operands become doubles so the quotient is the same IEEE value.
+    """
+    return numerator.cast("float64") / denominator.cast("float64").nullif(0)
+
+
+def round_half_away(value: ir.NumericValue, digits: int = 2) -> ir.DecimalValue:
+    """Round half away from zero to a fixed-scale decimal, identically on every engine.
+
+    DuckDB rounds doubles half away from zero while PostgreSQL rounds them half to even, so the
+    value becomes a decimal first (where both engines agree) and is rounded there.
+    """
+    exact = value.cast(dt.Decimal(38, _ROUNDING_SCALE))
+    return exact.round(digits).cast(dt.Decimal(18, digits))
+
+
+def days_between(start: ir.DateValue, end: ir.DateValue) -> ir.IntegerValue:
+    """Whole days from ``start`` to ``end`` (negative when ``end`` is earlier)."""
+    return end.delta(start, unit="day")

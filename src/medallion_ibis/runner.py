@@ -1,0 +1,220 @@
+"""Plan and execute a build: stage every table, check it, publish all or nothing."""
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import ibis.expr.types as ir
+
+from medallion_ibis.backends import Publication, Warehouse, open_warehouse, staged_name
+from medallion_ibis.config import Settings
+from medallion_ibis.dag import build_order
+from medallion_ibis.errors import ConfigurationError, MedallionError, ModelFailed
+from medallion_ibis.ingest import source_file
+from medallion_ibis.model import Lineage, Model, Pipeline, RunContext, Source
+from medallion_ibis.pipelines import select_pipelines
+from medallion_ibis.quality import check_contract
+from medallion_ibis.redact import redact_text
+
+
+@dataclass(frozen=True)
+class Step:
+    """One table of the plan: a source to land or a model to build."""
+
+    pipeline: Pipeline
+    target: Source | Model
+
+    @property
+    def schema(self) -> str:
+        return "bronze" if isinstance(self.target, Source) else self.target.layer
+
+    @property
+    def table(self) -> str:
+        return self.target.table if isinstance(self.target, Source) else self.target.name
+
+    @property
+    def partition(self) -> tuple[str, str] | None:
+        column = None if isinstance(self.target, Source) else self.target.partition_column
+        return None if column is None else (column, self.pipeline.name)
+
+    @property
+    def node(self) -> str:
+        """Display name: ``schema.table``, plus the pipeline for shared tables."""
+        suffix = f"[{self.pipeline.name}]" if self.partition else ""
+        return f"{self.schema}.{self.table}{suffix}"
+
+    @property
+    def staged(self) -> str:
+        return staged_name(self.pipeline.name, self.table)
+
+
+@dataclass
+class StepResult:
+    node: str
+    status: str
+    rows: int | None = None
+    seconds: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class BuildResult:
+    run_id: str
+    backend: str
+    started_at: datetime
+    as_of: dict[str, date] = field(default_factory=dict)
+    steps: list[StepResult] = field(default_factory=list)
+    published: bool = False
+    seconds: float = 0.0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.published
+
+
+class Progress:
+    """What a build tells its caller while it runs; the CLI prints, tests stay quiet."""
+
+    def step_started(self, index: int, total: int, node: str) -> None:
+        """A step begins."""
+
+    def step_finished(self, index: int, total: int, result: StepResult) -> None:
+        """A step ended, successfully or not."""
+
+
+def plan(pipelines: list[Pipeline]) -> list[Step]:
+    """Every source, then every model in dependency order, pipeline by pipeline."""
+    steps: list[Step] = []
+    for pipeline in pipelines:
+        steps.extend(Step(pipeline, source) for source in pipeline.sources)
+        steps.extend(Step(pipeline, model) for model in build_order(pipeline))
+    return steps
+
+
+def new_run_id(started_at: datetime) -> str:
+    return f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+class Build:
+    """One execution of a plan against one warehouse."""
+
+    def __init__(self, settings: Settings, progress: Progress) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.steps = plan(select_pipelines(settings.pipelines))
+        started_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        self.result = BuildResult(
+            run_id=new_run_id(started_at), backend=settings.backend, started_at=started_at
+        )
+        self.tables: dict[tuple[str, str], ir.Table] = {}
+
+    def run(self) -> BuildResult:
+        """Execute the plan; raises a ``MedallionError`` after recording what happened."""
+        clock = time.perf_counter()
+        try:
+            self._check_inputs()
+            warehouse = open_warehouse(self.settings)
+            try:
+                with warehouse.lock():
+                    self._stage_and_publish(warehouse)
+            finally:
+                warehouse.close()
+        finally:
+            self.result.seconds = time.perf_counter() - clock
+        return self.result
+
+    def _check_inputs(self) -> None:
+        """Fail before touching the database when a file is missing or its header is wrong."""
+        for step in self.steps:
+            if isinstance(step.target, Source):
+                source_file(self.settings.seeds, step.target)
+
+    def _stage_and_publish(self, warehouse: Warehouse) -> None:
+        warehouse.prepare()
+        try:
+            for index, step in enumerate(self.steps, start=1):
+                self._run_step(warehouse, index, step)
+            warehouse.publish(
+                [Publication(s.staged, s.schema, s.table, s.partition) for s in self.steps]
+            )
+            self.result.published = True
+        finally:
+            warehouse.discard_staging()
+
+    def _run_step(self, warehouse: Warehouse, index: int, step: Step) -> None:
+        total = len(self.steps)
+        self.progress.step_started(index, total, step.node)
+        clock = time.perf_counter()
+        result = StepResult(node=step.node, status="success")
+        try:
+            with self._failures_named(step):
+                result.rows = self._execute(warehouse, step)
+        except MedallionError as error:
+            result.status, result.message = "error", str(error)
+            raise
+        finally:
+            result.seconds = time.perf_counter() - clock
+            self.result.steps.append(result)
+            self.progress.step_finished(index, total, result)
+
+    def _execute(self, warehouse: Warehouse, step: Step) -> int:
+        key = (step.pipeline.name, step.table)
+        if isinstance(step.target, Source):
+            path = source_file(self.settings.seeds, step.target)
+            lineage = Lineage(run_id=self.result.run_id, loaded_at=self.result.started_at)
+            rows = warehouse.load_source(step.staged, path, step.target, lineage)
+        else:
+            inputs = {
+                name: self.tables[(step.pipeline.name, name)] for name in step.target.inputs
+            }
+            expr = step.target.build(inputs, self._context(step.pipeline))
+            rows = warehouse.materialize(step.staged, expr)
+        self.tables[key] = warehouse.staged(step.staged)
+        if isinstance(step.target, Model) and step.target.contract is not None:
+            check_contract(step.node, step.target.contract, self.tables[key], rows)
+        return rows
+
+    def _context(self, pipeline: Pipeline) -> RunContext:
+        """The models' view of the run; the as-of date is settled once per pipeline."""
+        if pipeline.name not in self.result.as_of:
+            as_of = self.settings.as_of or self._default_as_of(pipeline)
+            self.result.as_of[pipeline.name] = as_of
+        return RunContext(
+            run_id=self.result.run_id,
+            started_at=self.result.started_at,
+            as_of=self.result.as_of[pipeline.name],
+        )
+
+    def _default_as_of(self, pipeline: Pipeline) -> date:
+        if pipeline.default_as_of is None:
+            raise ConfigurationError(f"pipeline {pipeline.name} needs --as-of")
+        sources = {
+            source.table: self.tables[(pipeline.name, source.table)] for source in pipeline.sources
+        }
+        value = pipeline.default_as_of(sources).execute()
+        if value is None:
+            raise ConfigurationError(
+                f"pipeline {pipeline.name} has no valid dated records to take the as-of date "
+                "from; pass --as-of YYYY-MM-DD"
+            )
+        return value.date() if isinstance(value, datetime) else value
+
+    @contextmanager
+    def _failures_named(self, step: Step) -> Iterator[None]:
+        """Engine errors become a ``ModelFailed`` naming the step, with secrets masked."""
+        try:
+            yield
+        except MedallionError:
+            raise
+        except Exception as error:
+            first_line = redact_text(str(error)).strip().splitlines()[0] if str(error) else ""
+            raise ModelFailed(step.node, f"{type(error).__name__}: {first_line}") from error
+
+
+def build(settings: Settings, progress: Progress | None = None) -> BuildResult:
+    """Build and publish the selected pipelines; see ``Build``."""
+    return Build(settings, progress or Progress()).run()
+
