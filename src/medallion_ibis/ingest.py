@@ -19,7 +19,14 @@ from medallion_ibis.errors import InputFileError
 from medallion_ibis.model import Lineage, Source
 from medallion_ibis.portable import md5
 
-LINEAGE_COLUMNS = ("_source_file", "_source_system", "_row_number", "_loaded_at", "_run_id", "_row_hash")
+LINEAGE_TYPES = {
+    "_source_file": "string",
+    "_source_system": "string",
+    "_row_number": "int64",
+    "_loaded_at": "timestamp(6)",
+    "_run_id": "string",
+    "_row_hash": "string",
+}
 HEADER_LINES = 1
 _FIELD_SEPARATOR = "\x1f"
 """ASCII unit separator between values in the row hash: it cannot occur in the CSV text, so

@@ -1,0 +1,30 @@
+"""Options shared by several commands, defined once."""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from medallion_ibis.config import BACKENDS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def backend_option(function: F) -> F:
+    return click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default=None,
+        help="Engine to build on (default: duckdb; env MEDALLION_BACKEND).",
+    )(function)
+
+
+def as_of_option(function: F) -> F:
+    return click.option(
+        "--as-of",
+        "as_of",
+        metavar="YYYY-MM-DD",
+        default=None,
+        help="Date that 'days since' rules count to (default: each pipeline's latest valid "
+        "transaction date).",
+    )(function)

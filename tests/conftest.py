@@ -1,0 +1,66 @@
+"""Shared fixtures: a real PostgreSQL database per test, DuckDB files, reference data."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, settings
+
+from medallion_ibis.config import DEFAULT_PG_URL
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+settings.register_profile(
+    "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "dev", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "thorough", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """The test server; unreachable is a failure with instructions, never a silent skip."""
+    url = os.environ.get("MEDALLION_TEST_PG_URL", DEFAULT_PG_URL)
+    try:
+        with psycopg.connect(url, connect_timeout=5) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.OperationalError as error:
+        pytest.fail(
+            f"PostgreSQL tests need a server: none answered at MEDALLION_TEST_PG_URL={url} "
+            f"({error}). Start one (on the dev machines: pg_ctlcluster "
+            "--skip-systemctl-redirect $(ls /etc/postgresql) main start) or point "
+            "MEDALLION_TEST_PG_URL at a server where this user may CREATE DATABASE."
+        )
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped after the test."""
+    name = f"medallion_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = pg_server_url.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def duckdb_path(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    assert REFERENCE.is_dir(), f"reference data missing at {REFERENCE}"
+    return REFERENCE

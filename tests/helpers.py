@@ -1,0 +1,54 @@
+"""Test helpers: build a pipeline into a throwaway warehouse and read tables back."""
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import ibis
+
+from medallion_ibis.config import BackendName, Settings
+from medallion_ibis.runner import BuildResult, build
+
+
+def build_into(
+    seeds: Path,
+    *,
+    pipelines: Sequence[str],
+    backend: BackendName = "duckdb",
+    duckdb_path: Path | None = None,
+    pg_url: str | None = None,
+    as_of: date | None = None,
+) -> BuildResult:
+    """Build ``pipelines`` from ``seeds`` into the given warehouse, quietly."""
+    settings = Settings(
+        backend=backend,
+        pipelines=tuple(pipelines),
+        seeds=seeds,
+        as_of=as_of,
+        duckdb_path=duckdb_path or Path("unused.duckdb"),
+        pg_url=pg_url or "",
+    )
+    return build(settings)
+
+
+def connect(*, duckdb_path: Path | None = None, pg_url: str | None = None) -> ibis.BaseBackend:
+    """An Ibis connection to the warehouse a test built into."""
+    if pg_url is not None:
+        return ibis.connect(pg_url.replace("postgresql://", "postgres://", 1))
+    assert duckdb_path is not None
+    return ibis.duckdb.connect(str(duckdb_path))
+
+
+def rows(
+    con: ibis.BaseBackend, schema: str, table: str, *, drop: Sequence[str] = ()
+) -> list[tuple[Any, ...]]:
+    """All rows of a published table as sorted tuples (columns in table order), for exact
+    comparisons; ``drop`` removes run-specific columns such as ``_gold_created_at``."""
+    t = con.table(table, database=schema)
+    kept = [name for name in t.columns if name not in drop]
+    frame = t.select(*kept).to_pyarrow()
+    return sorted(
+        (tuple(record[name] for name in kept) for record in frame.to_pylist()),
+        key=lambda row: tuple((value is None, str(value)) for value in row),
+    )
