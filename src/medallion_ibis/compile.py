@@ -42,7 +42,9 @@ def find_model(name: str) -> tuple[Pipeline, Model]:
 
 def model_expression(pipeline: Pipeline, model: Model, as_of: date) -> ir.Table:
     """The model over unbound stand-ins for its inputs, named like the published tables."""
-    run = RunContext(run_id="compile", started_at=datetime.combine(as_of, datetime.min.time()), as_of=as_of)
+    run = RunContext(
+        run_id="compile", started_at=datetime.combine(as_of, datetime.min.time()), as_of=as_of
+    )
     tables: dict[str, ir.Table] = {}
 
     def stand_in(name: str) -> ir.Table:
@@ -53,7 +55,7 @@ def model_expression(pipeline: Pipeline, model: Model, as_of: date) -> ir.Table:
                 tables[name] = ibis.table(schema, name=name, database=upstream.layer)
             else:
                 source = pipeline.source(name)
-                columns = {column: "string" for column in source.columns}
+                columns = dict.fromkeys(source.columns, "string")
                 tables[name] = ibis.table(
                     {**columns, **LINEAGE_TYPES}, name=name, database="bronze"
                 )
@@ -70,4 +72,4 @@ def compile_model(name: str, dialect: str, as_of: date) -> str:
     pipeline, model = find_model(name)
     compiler = COMPILERS[dialect]()
     query = compiler.to_sqlglot(model_expression(pipeline, model, as_of))
-    return query.sql(dialect=compiler.dialect, pretty=True)
+    return str(query.sql(dialect=compiler.dialect, pretty=True))

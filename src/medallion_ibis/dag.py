@@ -21,7 +21,9 @@ def build_order(pipeline: Pipeline) -> list[Model]:
     try:
         sorter.prepare()
     except CycleError as error:
-        raise ConfigurationError(f"{pipeline.name} has a dependency cycle: {error.args[1]}") from None
+        raise ConfigurationError(
+            f"{pipeline.name} has a dependency cycle: {error.args[1]}"
+        ) from None
     declared = list(pipeline.models)
     ordered: list[Model] = []
     while sorter.is_active():

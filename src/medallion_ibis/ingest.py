@@ -36,6 +36,12 @@ _DUCKDB_CSV_ERROR = re.compile(
 )
 
 
+def with_lineage(rows: ir.Table, **columns: ir.Value) -> ir.Table:
+    """Select ``columns`` and carry every lineage column along, so any silver row can be
+    traced to its file, line and load."""
+    return rows.select(**columns, **{name: rows[name] for name in LINEAGE_TYPES})
+
+
 def source_file(seeds: Path, source: Source) -> Path:
     """The file a source reads, checked to exist and to carry exactly the expected header."""
     path = seeds / source.path
@@ -67,7 +73,7 @@ def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Line
         escape='"',
         auto_detect=False,
         strict_mode=True,
-        columns={name: "VARCHAR" for name in source.columns},
+        columns=dict.fromkeys(source.columns, "VARCHAR"),
     )
     values = [raw[name].fill_null("") for name in source.columns]
     return raw.mutate(

@@ -23,7 +23,7 @@ _ROUNDING_SCALE = 9
 a value like 2.675 (stored as 2.67499999…) rounds the same way on every engine."""
 
 
-@ibis.udf.scalar.builtin
+@ibis.udf.scalar.builtin  # type: ignore[untyped-decorator]
 def md5(value: str) -> str:  # type: ignore[empty-body]
     """The engine's own md5: hex digest, byte-identical on DuckDB and PostgreSQL."""
 
@@ -58,9 +58,7 @@ def parse_int(text: ir.StringValue) -> ir.IntegerValue:
 def parse_decimal(text: ir.StringValue, to: dt.Decimal = MONEY) -> ir.DecimalValue:
     """The decimal number written in ``text`` (rounded half away from zero to ``to``), or NULL."""
     trimmed = text.strip()
-    return ibis.cases(
-        (trimmed.re_search(_DECIMAL_TEXT), trimmed.try_cast(to)), else_=ibis.null(to)
-    )
+    return ibis.cases((trimmed.re_search(_DECIMAL_TEXT), trimmed.try_cast(to)), else_=ibis.null(to))
 
 
 def _is_leap_year(year: ir.IntegerValue) -> ir.BooleanValue:

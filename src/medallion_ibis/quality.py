@@ -29,7 +29,9 @@ def describe_failures(errors: pandera.errors.SchemaErrors) -> str:
     cases = errors.failure_cases
     lines = []
     for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=True):
-        examples = ", ".join(repr(value) for value in group["failure_case"].head(EXAMPLES_PER_CHECK))
+        examples = ", ".join(
+            repr(value) for value in group["failure_case"].head(EXAMPLES_PER_CHECK)
+        )
         where = "table" if column is None or column != column else f"column {column}"
         lines.append(f"  - {where}: {check} failed ({len(group)} case(s), e.g. {examples})")
     return "\n".join(lines)

@@ -60,7 +60,11 @@ class KeyScreen:
         checks: list[tuple[ir.BooleanValue, str, ir.StringValue]] = []
         for column in self.required:
             checks.append(
-                (clean_text(bronze[column]).isnull(), "missing_key", ibis.literal(f"{column} is missing"))
+                (
+                    clean_text(bronze[column]).isnull(),
+                    "missing_key",
+                    ibis.literal(f"{column} is missing"),
+                )
             )
         for column in self.integer:
             text = clean_text(bronze[column])
@@ -77,8 +81,11 @@ class KeyScreen:
             (
                 ibis.row_number().over(newest) > 0,
                 "duplicate_key",
-                ibis.literal(f"{', '.join(self.key)} ") + key_text
-                + " is repeated; the record on line " + kept_line + " is kept",
+                ibis.literal(f"{', '.join(self.key)} ")
+                + key_text
+                + " is repeated; the record on line "
+                + kept_line
+                + " is kept",
             )
         )
         return bronze.mutate(

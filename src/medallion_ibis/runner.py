@@ -167,9 +167,7 @@ class Build:
             lineage = Lineage(run_id=self.result.run_id, loaded_at=self.result.started_at)
             rows = warehouse.load_source(step.staged, path, step.target, lineage)
         else:
-            inputs = {
-                name: self.tables[(step.pipeline.name, name)] for name in step.target.inputs
-            }
+            inputs = {name: self.tables[(step.pipeline.name, name)] for name in step.target.inputs}
             expr = step.target.build(inputs, self._context(step.pipeline))
             rows = warehouse.materialize(step.staged, expr)
         self.tables[key] = warehouse.staged(step.staged)
@@ -217,4 +215,3 @@ class Build:
 def build(settings: Settings, progress: Progress | None = None) -> BuildResult:
     """Build and publish the selected pipelines; see ``Build``."""
     return Build(settings, progress or Progress()).run()
-

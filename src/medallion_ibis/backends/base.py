@@ -81,4 +81,3 @@ class Warehouse(ABC):
 def staged_name(pipeline: str, table: str) -> str:
     """Pipelines may reuse table names (each has a quarantine), so staging prefixes them."""
     return f"{pipeline}__{table}"
-

@@ -56,7 +56,9 @@ class PostgresWarehouse(Warehouse):
 
     def prepare(self) -> None:
         for schema in LAYER_SCHEMAS:
-            self._raw.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            self._raw.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+            )
         self.discard_staging()
         self._raw.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(STAGING_SCHEMA)))
 
@@ -140,4 +142,3 @@ class PostgresWarehouse(Warehouse):
     def close(self) -> None:
         self._reader.disconnect()
         self._raw.close()
-

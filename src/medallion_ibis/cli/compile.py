@@ -12,9 +12,7 @@ from medallion_ibis.config import parse_as_of
 
 @click.command("compile")
 @click.argument("model")
-@click.option(
-    "--dialect", type=click.Choice(list(COMPILERS)), default="duckdb", show_default=True
-)
+@click.option("--dialect", type=click.Choice(list(COMPILERS)), default="duckdb", show_default=True)
 @as_of_option
 def compile_command(model: str, dialect: str, as_of: str | None) -> None:
     """Print the SQL that builds MODEL (``name`` or ``pipeline.name``) on a dialect.

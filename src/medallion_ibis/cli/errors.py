@@ -9,18 +9,23 @@ from medallion_ibis.errors import MedallionError
 from medallion_ibis.redact import redact_text
 
 
-class CommandFailed(click.ClickException):
-    """A ClickException whose exit code follows the failure (1: a model; 2: could not run)."""
+class BuildFailed(click.ClickException):
+    """A model or a contract failed: exit code 1, as in dbt."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(redact_text(message))
-        self.exit_code = exit_code
+    exit_code = 1
+
+
+class CouldNotRun(click.ClickException):
+    """Bad arguments, a missing file, an unreachable database: exit code 2, as in dbt."""
+
+    exit_code = 2
 
 
 @contextmanager
 def reported() -> Iterator[None]:
-    """Turn a ``MedallionError`` raised inside the block into a ``CommandFailed``."""
+    """Turn a ``MedallionError`` raised inside the block into the matching ClickException."""
     try:
         yield
     except MedallionError as error:
-        raise CommandFailed(str(error), error.exit_code) from None
+        failure = BuildFailed if error.exit_code == 1 else CouldNotRun
+        raise failure(redact_text(str(error))) from None

@@ -23,8 +23,7 @@ class ConsoleProgress(Progress):
             )
         else:
             self.console.print(
-                f"{index} of {total} [red]ERROR[/] {escape(result.node)} "
-                f"in {result.seconds:.2f}s",
+                f"{index} of {total} [red]ERROR[/] {escape(result.node)} in {result.seconds:.2f}s",
                 highlight=False,
             )
 
@@ -40,7 +39,6 @@ def print_summary(console: Console, result: BuildResult, where: str) -> None:
         )
     else:
         console.print(
-            "[red]Nothing was published[/]: the tables of the last successful build are "
-            "unchanged.",
+            "[red]Nothing was published[/]: the tables of the last successful build are unchanged.",
             highlight=False,
         )

@@ -40,9 +40,7 @@ def data_quality_status(transactions: ir.IntegerValue, revenue: ir.NumericValue)
     inputs=(SILVER_SALES, SILVER_CUSTOMERS),
     contract=contracts.GoldDailySalesSummary,
 )
-def gold_daily_sales_summary(
-    sales: ir.Table, customers: ir.Table, *, run: RunContext
-) -> ir.Table:
+def gold_daily_sales_summary(sales: ir.Table, customers: ir.Table, *, run: RunContext) -> ir.Table:
     """Sales KPIs per sale date × store × product category."""
     with_segments = valid_sales(sales).left_join(
         customers.select("customer_id", "customer_tenure_segment", "value_segment"),
@@ -136,15 +134,19 @@ def gold_customer_lifetime_value(
     sales: ir.Table, customers: ir.Table, *, run: RunContext
 ) -> ir.Table:
     """Lifetime value, segment and activity per valid customer with valid sales."""
-    purchases = valid_sales(sales).group_by("customer_id").aggregate(
-        total_transactions=_.transaction_id.nunique(),
-        total_spent=_.total_amount.sum(),
-        avg_order_value=_.total_amount.mean(),
-        highest_order_value=_.total_amount.max(),
-        first_purchase_date=_.transaction_date_clean.min(),
-        last_purchase_date=_.transaction_date_clean.max(),
-        purchase_days=_.transaction_date_clean.nunique(),
-        total_items_purchased=_.quantity_valid.sum(),
+    purchases = (
+        valid_sales(sales)
+        .group_by("customer_id")
+        .aggregate(
+            total_transactions=_.transaction_id.nunique(),
+            total_spent=_.total_amount.sum(),
+            avg_order_value=_.total_amount.mean(),
+            highest_order_value=_.total_amount.max(),
+            first_purchase_date=_.transaction_date_clean.min(),
+            last_purchase_date=_.transaction_date_clean.max(),
+            purchase_days=_.transaction_date_clean.nunique(),
+            total_items_purchased=_.quantity_valid.sum(),
+        )
     )
     lifespan_days = days_between(purchases.first_purchase_date, purchases.last_purchase_date)
     behaviour = purchases.mutate(
@@ -248,18 +250,20 @@ def business_recommendation(
     inputs=(SILVER_SALES, SILVER_PRODUCTS),
     contract=contracts.GoldProductPerformance,
 )
-def gold_product_performance(
-    sales: ir.Table, products: ir.Table, *, run: RunContext
-) -> ir.Table:
+def gold_product_performance(sales: ir.Table, products: ir.Table, *, run: RunContext) -> ir.Table:
     """Sales, margin, inventory and advice per valid product; no sales means revenue 0."""
-    product_sales = valid_sales(sales).group_by("product_id").aggregate(
-        total_sales_transactions=_.transaction_id.nunique(),
-        unique_customers=_.customer_id.nunique(),
-        total_quantity_sold=_.quantity_valid.sum(),
-        total_revenue=_.total_amount.sum(),
-        avg_sale_amount=_.total_amount.mean(),
-        first_sale_date=_.transaction_date_clean.min(),
-        last_sale_date=_.transaction_date_clean.max(),
+    product_sales = (
+        valid_sales(sales)
+        .group_by("product_id")
+        .aggregate(
+            total_sales_transactions=_.transaction_id.nunique(),
+            unique_customers=_.customer_id.nunique(),
+            total_quantity_sold=_.quantity_valid.sum(),
+            total_revenue=_.total_amount.sum(),
+            avg_sale_amount=_.total_amount.mean(),
+            first_sale_date=_.transaction_date_clean.min(),
+            last_sale_date=_.transaction_date_clean.max(),
+        )
     )
     catalogue = products.left_join(product_sales, "product_id").mutate(
         total_sales_transactions=_.total_sales_transactions.fill_null(0),
@@ -310,9 +314,7 @@ def gold_product_performance(
         category_total_revenue=joined.category_total_revenue.cast(MONEY),
         category_revenue_share_pct=percent(joined.total_revenue, joined.category_total_revenue),
         # classification
-        performance_category=performance_category(
-            joined.total_revenue, joined.total_quantity_sold
-        ),
+        performance_category=performance_category(joined.total_revenue, joined.total_quantity_sold),
         profitability_tier=profitability_tier(joined.profit_margin_percent),
         inventory_turnover_ratio=inventory_turnover(
             joined.total_quantity_sold, joined.stock_quantity_valid

@@ -4,6 +4,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from medallion_ibis.ingest import with_lineage
 from medallion_ibis.model import RunContext
 from medallion_ibis.pipelines.retail import contracts
 from medallion_ibis.pipelines.retail.sources import CUSTOMERS, PIPELINE, PRODUCTS, SALES
@@ -20,7 +21,6 @@ from medallion_ibis.portable import (
 )
 from medallion_ibis.quarantine import KeyScreen
 
-LINEAGE = ("_source_file", "_source_system", "_row_number", "_row_hash", "_loaded_at", "_run_id")
 EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+[.][^@\s]+$"
 
 SALES_KEYS = KeyScreen(
@@ -67,7 +67,8 @@ def silver_sales_cleaned(bronze_sales: ir.Table) -> ir.Table:
     quantity = positive_or_null(parse_int(sales.quantity))
     unit_price = non_negative_or_null(parse_decimal(sales.unit_price))
     transaction_date = parse_iso_date(sales.transaction_date)
-    return sales.select(
+    return with_lineage(
+        sales,
         # ids
         transaction_id=parse_int(sales.transaction_id),
         customer_id=parse_int(sales.customer_id),
@@ -87,7 +88,6 @@ def silver_sales_cleaned(bronze_sales: ir.Table) -> ir.Table:
         is_valid_transaction=(
             quantity.notnull() & unit_price.notnull() & transaction_date.notnull()
         ).fill_null(False),
-        *LINEAGE,
     )
 
 
@@ -116,7 +116,8 @@ def silver_customers_cleaned(bronze_customers: ir.Table, *, run: RunContext) -> 
     email_valid = email.re_search(EMAIL_ADDRESS).fill_null(False)
     registered = parse_iso_date(customers.registration_date)
     credit_limit = non_negative_or_null(parse_decimal(customers.credit_limit))
-    return customers.select(
+    return with_lineage(
+        customers,
         # ids
         customer_id=parse_int(customers.customer_id),
         # text
@@ -137,7 +138,6 @@ def silver_customers_cleaned(bronze_customers: ir.Table, *, run: RunContext) -> 
         is_valid_customer=(
             email_valid & first_name.notnull() & last_name.notnull() & registered.notnull()
         ),
-        *LINEAGE,
     )
 
 
@@ -171,7 +171,8 @@ def silver_products_cleaned(bronze_products: ir.Table) -> ir.Table:
     reorder_level = non_negative_or_zero(parse_int(products.reorder_level))
     has_margin = (cost > 0) & (retail > cost)
     stock_valid = non_negative_or_zero(stock)
-    return products.select(
+    return with_lineage(
+        products,
         # ids
         product_id=parse_int(products.product_id),
         # text
@@ -196,7 +197,6 @@ def silver_products_cleaned(bronze_products: ir.Table) -> ir.Table:
         is_valid_product=(
             name.notnull() & category.notnull() & (cost >= 0) & (retail >= cost) & (stock >= 0)
         ).fill_null(False),
-        *LINEAGE,
     )
 
 

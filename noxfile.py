@@ -1,0 +1,47 @@
+"""Test sessions: ``nox`` runs lint, typecheck and the tests (DuckDB and PostgreSQL).
+
+The PostgreSQL tests need a server: MEDALLION_TEST_PG_URL, else
+postgresql://postgres@127.0.0.1:5432/postgres. They fail (not skip) when none answers.
+"""
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+PASSED_ENV = ("MEDALLION_TEST_PG_URL", "HYPOTHESIS_PROFILE")
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff: lint rules and formatting."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package, tests, benchmarks and this file."""
+    session.install("-e", ".[dev]")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """pytest on DuckDB and the real PostgreSQL server (hypothesis profile: ci by default)."""
+    session.install("-e", ".[test]")
+    env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
+    env.setdefault("HYPOTHESIS_PROFILE", "ci")
+    session.run("pytest", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHON)
+def benchmark(session: nox.Session) -> None:
+    """Build throughput against plain DuckDB SQL on the same generated data (not in CI)."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/build_vs_raw_sql.py", *session.posargs)
