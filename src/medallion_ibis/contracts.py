@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 import pandera.ibis as pa
 
 from medallion_ibis.portable import MONEY
@@ -19,7 +20,20 @@ FLAG = dt.boolean
 STAMP = dt.Timestamp(scale=6)
 RATIO = dt.Decimal(18, 2)
 SCORE = dt.Decimal(18, 4)
-__all__ = ["DATE", "FLAG", "INT", "MONEY", "RATIO", "SCORE", "STAMP", "TEXT", "column", "table"]
+__all__ = [
+    "DATE",
+    "FLAG",
+    "INT",
+    "MONEY",
+    "QUARANTINE",
+    "QUARANTINE_RULES",
+    "RATIO",
+    "SCORE",
+    "STAMP",
+    "TEXT",
+    "column",
+    "table",
+]
 
 LINEAGE = {
     "_source_file": pa.Column(TEXT),
@@ -39,6 +53,7 @@ def column(
     one_of: Sequence[str] | None = None,
     at_least: float | None = None,
     above: float | None = None,
+    at_most: float | None = None,
 ) -> pa.Column:
     """A column contract in the words the business rules use."""
     checks = []
@@ -48,6 +63,8 @@ def column(
         checks.append(pa.Check.ge(at_least))
     if above is not None:
         checks.append(pa.Check.gt(above))
+    if at_most is not None:
+        checks.append(pa.Check.le(at_most))
     return pa.Column(dtype, checks=checks, nullable=nullable)
 
 
@@ -68,3 +85,29 @@ def table(
         strict=True,
         unique=list(unique) if unique else None,
     )
+
+
+QUARANTINE_RULES = ("missing_key", "unparseable_key", "duplicate_key")
+"""The rules a ``quarantine.KeyScreen`` applies."""
+
+QUARANTINE = table(
+    "quarantine",
+    {
+        "pipeline": column(TEXT),
+        "source_table": column(TEXT),
+        "_source_file": column(TEXT),
+        "_row_number": column(INT, at_least=2),
+        "_row_hash": column(TEXT),
+        "rule": column(TEXT, one_of=QUARANTINE_RULES),
+        "reason": column(TEXT),
+        "_run_id": column(TEXT),
+    },
+    unique=["source_table", "_row_number"],
+)
+"""``silver.quarantine``, shared by every pipeline (each build replaces its own partition)."""
+
+
+def conform(rows: ir.Table, contract: pa.DataFrameSchema) -> ir.Table:
+    """Exactly the contract's columns, in the contract's order: the contract is the one place
+    that says what a table looks like."""
+    return rows.select(*contract.columns)

@@ -26,6 +26,7 @@ QUARANTINE_COLUMNS = (
     "_run_id",
 )
 Ordering = Callable[[ir.Table], Sequence[ir.Value]]
+Check = tuple[ir.BooleanValue, str, ir.StringValue]
 
 
 def later_in_file(table: ir.Table) -> Sequence[ir.Value]:
@@ -48,53 +49,78 @@ class KeyScreen:
     key: tuple[str, ...]
     latest_first: Ordering = later_in_file
 
-    def _key_value(self, table: ir.Table, column: str) -> ir.Value:
-        text = clean_text(table[column])
-        return parse_int(text) if column in self.integer else text
+    def _text(self, column: str) -> str:
+        return f"__text_{column}"
+
+    def _parsed(self, column: str) -> str:
+        return f"__key_{column}"
 
     def classify(self, bronze: ir.Table) -> ir.Table:
-        """``bronze`` plus the rule each row breaks (NULL when it may enter silver)."""
-        keys = [self._key_value(bronze, column) for column in self.key]
-        ordering = [*self.latest_first(bronze), bronze._row_number.desc()]
-        newest = ibis.window(group_by=keys, order_by=ordering)
-        checks: list[tuple[ir.BooleanValue, str, ir.StringValue]] = []
-        for column in self.required:
-            checks.append(
-                (
-                    clean_text(bronze[column]).isnull(),
-                    "missing_key",
-                    ibis.literal(f"{column} is missing"),
-                )
-            )
-        for column in self.integer:
-            text = clean_text(bronze[column])
-            checks.append(
-                (
-                    text.notnull() & parse_int(text).isnull(),
-                    "unparseable_key",
-                    ibis.literal(f"{column} '") + text + "' is not an integer",
-                )
-            )
-        kept_line = bronze._row_number.first().over(newest).cast("string")
-        key_text = ibis.literal(", ").join([bronze[column].strip() for column in self.key])
-        checks.append(
-            (
-                ibis.row_number().over(newest) > 0,
-                "duplicate_key",
-                ibis.literal(f"{', '.join(self.key)} ")
-                + key_text
-                + " is repeated; the record on line "
-                + kept_line
-                + " is kept",
-            )
+        """``bronze`` plus the rule each row breaks (NULL when it may enter silver).
+
+        Keys are cleaned and parsed once into helper columns that the rules then read, so the
+        engine evaluates each parse a single time per row.
+        """
+        columns = dict.fromkeys((*self.required, *self.integer, *self.key))
+        texts = {self._text(column): clean_text(bronze[column]) for column in columns}
+        parsed = bronze.mutate(**texts)
+        parsed = parsed.mutate(
+            **{
+                self._parsed(column): parse_int(parsed[self._text(column)])
+                if column in self.integer
+                else parsed[self._text(column)]
+                for column in columns
+            }
         )
-        return bronze.mutate(
+        newest = ibis.window(
+            group_by=[parsed[self._parsed(column)] for column in self.key],
+            order_by=[*self.latest_first(parsed), parsed._row_number.desc()],
+        )
+        ranked = parsed.mutate(
+            __newer_records=ibis.row_number().over(newest),
+            __kept_line=parsed._row_number.first().over(newest),
+        )
+        checks = [*self._missing(ranked), *self._unparseable(ranked), self._repeated(ranked)]
+        helpers = [name for name in ranked.columns if name.startswith("__")]
+        return ranked.mutate(
             **{
                 REJECT_RULE: ibis.cases(*[(test, rule) for test, rule, _ in checks], else_=None),
                 REJECT_REASON: ibis.cases(
                     *[(test, reason) for test, _, reason in checks], else_=None
                 ),
             }
+        ).drop(*helpers)
+
+    def _missing(self, ranked: ir.Table) -> list[Check]:
+        return [
+            (
+                ranked[self._text(column)].isnull(),
+                "missing_key",
+                ibis.literal(f"{column} is missing"),
+            )
+            for column in self.required
+        ]
+
+    def _unparseable(self, ranked: ir.Table) -> list[Check]:
+        return [
+            (
+                ranked[self._text(column)].notnull() & ranked[self._parsed(column)].isnull(),
+                "unparseable_key",
+                ibis.literal(f"{column} '") + ranked[self._text(column)] + "' is not an integer",
+            )
+            for column in self.integer
+        ]
+
+    def _repeated(self, ranked: ir.Table) -> Check:
+        key_text = ibis.literal(", ").join([ranked[self._text(column)] for column in self.key])
+        return (
+            ranked["__newer_records"] > 0,
+            "duplicate_key",
+            ibis.literal(f"{', '.join(self.key)} ")
+            + key_text
+            + " is repeated; the record on line "
+            + ranked["__kept_line"].cast("string")
+            + " is kept",
         )
 
     def accepted(self, bronze: ir.Table) -> ir.Table:

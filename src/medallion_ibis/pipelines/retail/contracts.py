@@ -5,6 +5,7 @@ from medallion_ibis.contracts import (
     FLAG,
     INT,
     MONEY,
+    QUARANTINE,
     RATIO,
     SCORE,
     STAMP,
@@ -34,7 +35,6 @@ RECOMMENDATIONS = (
     "Review Pricing",
     "Monitor Performance",
 )
-QUARANTINE_RULES = ("missing_key", "unparseable_key", "duplicate_key")
 
 SilverSales = table(
     "silver_sales_cleaned",
@@ -99,20 +99,8 @@ SilverProducts = table(
     lineage=True,
 )
 
-Quarantine = table(
-    "quarantine",
-    {
-        "pipeline": column(TEXT),
-        "source_table": column(TEXT),
-        "_source_file": column(TEXT),
-        "_row_number": column(INT, at_least=2),
-        "_row_hash": column(TEXT),
-        "rule": column(TEXT, one_of=QUARANTINE_RULES),
-        "reason": column(TEXT),
-        "_run_id": column(TEXT),
-    },
-    unique=["source_table", "_row_number"],
-)
+Quarantine = QUARANTINE
+"""Retail's partition of the quarantine table, whose contract every pipeline shares."""
 
 GoldDailySalesSummary = table(
     "gold_daily_sales_summary",

@@ -1,9 +1,12 @@
 """Retail silver: typed, standardised, flagged; one row per key, the rest in quarantine."""
 
+from datetime import date
+
 import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from medallion_ibis.contracts import conform
 from medallion_ibis.ingest import with_lineage
 from medallion_ibis.model import RunContext
 from medallion_ibis.pipelines.retail import contracts
@@ -60,34 +63,47 @@ def non_negative_or_zero(value: ir.NumericValue) -> ir.NumericValue:
     return ibis.cases((value >= 0, value), else_=0)
 
 
-@PIPELINE.model(layer="silver", inputs=(SALES.table,), contract=contracts.SilverSales)
-def silver_sales_cleaned(bronze_sales: ir.Table) -> ir.Table:
-    """One row per transaction: typed, standardised, with a validity flag."""
-    sales = SALES_KEYS.accepted(bronze_sales)
-    quantity = positive_or_null(parse_int(sales.quantity))
-    unit_price = non_negative_or_null(parse_decimal(sales.unit_price))
-    transaction_date = parse_iso_date(sales.transaction_date)
+def typed_sales(sales: ir.Table) -> ir.Table:
+    """Every raw text column parsed once into its type; bad values become NULL."""
     return with_lineage(
         sales,
-        # ids
         transaction_id=parse_int(sales.transaction_id),
         customer_id=parse_int(sales.customer_id),
         product_id=parse_int(sales.product_id),
         sales_rep_id=parse_int(sales.sales_rep_id),
-        # text
         product_name_clean=upper_text(sales.product_name),
         category_clean=upper_text(sales.category),
         store_location_clean=upper_text(sales.store_location),
-        # numerics
-        quantity_valid=quantity,
-        unit_price_valid=unit_price,
-        total_amount=(quantity * unit_price).cast(MONEY),
-        # dates
-        transaction_date_clean=transaction_date,
-        # flags
+        quantity=parse_int(sales.quantity),
+        unit_price=parse_decimal(sales.unit_price),
+        transaction_date_clean=parse_iso_date(sales.transaction_date),
+    )
+
+
+def validated_sales(sales: ir.Table) -> ir.Table:
+    """Quantity must be positive and price non-negative; only then is there a total."""
+    checked = sales.mutate(
+        quantity_valid=positive_or_null(sales.quantity),
+        unit_price_valid=non_negative_or_null(sales.unit_price),
+    )
+    return checked.mutate(
+        total_amount=(checked.quantity_valid * checked.unit_price_valid).cast(MONEY),
         is_valid_transaction=(
-            quantity.notnull() & unit_price.notnull() & transaction_date.notnull()
-        ).fill_null(False),
+            checked.quantity_valid.notnull()
+            & checked.unit_price_valid.notnull()
+            & checked.transaction_date_clean.notnull()
+        ),
+    )
+
+
+@PIPELINE.model(layer="silver", inputs=(SALES.table,), contract=contracts.SilverSales)
+def silver_sales_cleaned(bronze_sales: ir.Table) -> ir.Table:
+    """One row per transaction: typed, standardised, with a validity flag."""
+    return (
+        SALES_KEYS.accepted(bronze_sales)
+        .pipe(typed_sales)
+        .pipe(validated_sales)
+        .pipe(conform, contracts.SilverSales)
     )
 
 
@@ -106,38 +122,48 @@ def value_segment(credit_limit: ir.DecimalValue) -> ir.StringValue:
     )
 
 
+def typed_customers(customers: ir.Table) -> ir.Table:
+    """Names title-cased, codes upper-cased, numbers and dates parsed."""
+    return with_lineage(
+        customers,
+        customer_id=parse_int(customers.customer_id),
+        first_name_clean=title_case(customers.first_name),
+        last_name_clean=title_case(customers.last_name),
+        email=clean_text(customers.email).lower(),
+        phone_clean=clean_text(customers.phone),
+        customer_type_clean=upper_text(customers.customer_type),
+        credit_limit_valid=non_negative_or_null(parse_decimal(customers.credit_limit)),
+        registration_date_clean=parse_iso_date(customers.registration_date),
+    )
+
+
+def segmented_customers(customers: ir.Table, as_of: date) -> ir.Table:
+    """Email kept only when it looks like an address; tenure and value segments."""
+    has_email = customers.email.re_search(EMAIL_ADDRESS).fill_null(False)
+    return customers.mutate(
+        full_name=ibis.literal(" ")
+        .join([customers.first_name_clean, customers.last_name_clean])
+        .nullif(""),
+        email_clean=ibis.cases((has_email, customers.email), else_=ibis.null("string")),
+        customer_tenure_segment=tenure_segment(
+            customers.registration_date_clean, ibis.literal(as_of)
+        ),
+        value_segment=value_segment(customers.credit_limit_valid),
+        is_valid_customer=has_email
+        & customers.first_name_clean.notnull()
+        & customers.last_name_clean.notnull()
+        & customers.registration_date_clean.notnull(),
+    )
+
+
 @PIPELINE.model(layer="silver", inputs=(CUSTOMERS.table,), contract=contracts.SilverCustomers)
 def silver_customers_cleaned(bronze_customers: ir.Table, *, run: RunContext) -> ir.Table:
     """One row per customer: names title-cased, email kept only when it is an address."""
-    customers = CUSTOMER_KEYS.accepted(bronze_customers)
-    first_name = title_case(customers.first_name)
-    last_name = title_case(customers.last_name)
-    email = clean_text(customers.email).lower()
-    email_valid = email.re_search(EMAIL_ADDRESS).fill_null(False)
-    registered = parse_iso_date(customers.registration_date)
-    credit_limit = non_negative_or_null(parse_decimal(customers.credit_limit))
-    return with_lineage(
-        customers,
-        # ids
-        customer_id=parse_int(customers.customer_id),
-        # text
-        first_name_clean=first_name,
-        last_name_clean=last_name,
-        full_name=ibis.literal(" ").join([first_name, last_name]).nullif(""),
-        email_clean=ibis.cases((email_valid, email), else_=ibis.null("string")),
-        phone_clean=clean_text(customers.phone),
-        customer_type_clean=upper_text(customers.customer_type),
-        # numerics
-        credit_limit_valid=credit_limit,
-        # dates
-        registration_date_clean=registered,
-        # segments
-        customer_tenure_segment=tenure_segment(registered, ibis.literal(run.as_of)),
-        value_segment=value_segment(credit_limit),
-        # flags
-        is_valid_customer=(
-            email_valid & first_name.notnull() & last_name.notnull() & registered.notnull()
-        ),
+    return (
+        CUSTOMER_KEYS.accepted(bronze_customers)
+        .pipe(typed_customers)
+        .pipe(segmented_customers, run.as_of)
+        .pipe(conform, contracts.SilverCustomers)
     )
 
 
@@ -159,44 +185,58 @@ def price_tier(retail_price: ir.DecimalValue) -> ir.StringValue:
     )
 
 
-@PIPELINE.model(layer="silver", inputs=(PRODUCTS.table,), contract=contracts.SilverProducts)
-def silver_products_cleaned(bronze_products: ir.Table) -> ir.Table:
-    """One row per product: margins, inventory status and price tier."""
-    products = PRODUCT_KEYS.accepted(bronze_products)
-    name = title_case(products.product_name)
-    category = upper_text(products.category)
-    cost = parse_decimal(products.cost_price)
-    retail = parse_decimal(products.retail_price)
-    stock = parse_int(products.stock_quantity)
-    reorder_level = non_negative_or_zero(parse_int(products.reorder_level))
-    has_margin = (cost > 0) & (retail > cost)
-    stock_valid = non_negative_or_zero(stock)
+def typed_products(products: ir.Table) -> ir.Table:
+    """Names title-cased, categories upper-cased, prices and stock parsed."""
     return with_lineage(
         products,
-        # ids
         product_id=parse_int(products.product_id),
-        # text
-        product_name_clean=name,
-        category_clean=category,
+        product_name_clean=title_case(products.product_name),
+        category_clean=upper_text(products.category),
         subcategory_clean=upper_text(products.subcategory),
         brand_clean=title_case(products.brand),
         supplier_clean=title_case(products.supplier),
-        # prices
-        cost_price_valid=non_negative_or_null(cost),
-        retail_price_valid=non_negative_or_null(retail),
-        profit_margin_amount=ibis.cases((has_margin, (retail - cost).cast(MONEY))),
+        cost_price=parse_decimal(products.cost_price),
+        retail_price=parse_decimal(products.retail_price),
+        stock_quantity=parse_int(products.stock_quantity),
+        reorder_level=parse_int(products.reorder_level),
+    )
+
+
+def priced_products(products: ir.Table) -> ir.Table:
+    """Margins only when there is one; negative stock counts as none; tiers and status."""
+    has_margin = (products.cost_price > 0) & (products.retail_price > products.cost_price)
+    margin = products.retail_price - products.cost_price
+    stock = non_negative_or_zero(products.stock_quantity)
+    reorder_level = non_negative_or_zero(products.reorder_level)
+    return products.mutate(
+        cost_price_valid=non_negative_or_null(products.cost_price),
+        retail_price_valid=non_negative_or_null(products.retail_price),
+        profit_margin_amount=ibis.cases((has_margin, margin.cast(MONEY))),
         profit_margin_percent=ibis.cases(
-            (has_margin, round_half_away(safe_divide(retail - cost, cost) * 100))
+            (has_margin, round_half_away(safe_divide(margin, products.cost_price) * 100))
         ),
-        # inventory
-        stock_quantity_valid=stock_valid,
+        stock_quantity_valid=stock,
         reorder_level_valid=reorder_level,
-        inventory_status=inventory_status(stock_valid, reorder_level),
-        price_tier=price_tier(retail),
-        # flags
+        inventory_status=inventory_status(stock, reorder_level),
+        price_tier=price_tier(products.retail_price),
         is_valid_product=(
-            name.notnull() & category.notnull() & (cost >= 0) & (retail >= cost) & (stock >= 0)
+            products.product_name_clean.notnull()
+            & products.category_clean.notnull()
+            & (products.cost_price >= 0)
+            & (products.retail_price >= products.cost_price)
+            & (products.stock_quantity >= 0)
         ).fill_null(False),
+    )
+
+
+@PIPELINE.model(layer="silver", inputs=(PRODUCTS.table,), contract=contracts.SilverProducts)
+def silver_products_cleaned(bronze_products: ir.Table) -> ir.Table:
+    """One row per product: margins, inventory status and price tier."""
+    return (
+        PRODUCT_KEYS.accepted(bronze_products)
+        .pipe(typed_products)
+        .pipe(priced_products)
+        .pipe(conform, contracts.SilverProducts)
     )
 
 
