@@ -39,7 +39,8 @@ _DUCKDB_CSV_ERROR = re.compile(
 def with_lineage(rows: ir.Table, **columns: ir.Value) -> ir.Table:
     """Select ``columns`` and carry every lineage column along, so any silver row can be
     traced to its file, line and load."""
-    return rows.select(**columns, **{name: rows[name] for name in LINEAGE_TYPES})
+    named = [value.name(name) for name, value in columns.items()]
+    return rows.select(*named, *LINEAGE_TYPES)
 
 
 def source_file(seeds: Path, source: Source) -> Path:
@@ -47,7 +48,7 @@ def source_file(seeds: Path, source: Source) -> Path:
     path = seeds / source.path
     if not path.is_file():
         raise InputFileError(f"{path}: file not found (source {source.table} of {source.system})")
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         header = next(csv.reader(handle), [])
     found = [name.strip() for name in header]
     if found != list(source.columns):
@@ -63,7 +64,11 @@ def source_file(seeds: Path, source: Source) -> Path:
 
 
 def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Lineage) -> ir.Table:
-    """The bronze rows of ``path`` as an expression on a DuckDB connection."""
+    """The bronze rows of ``path`` as an expression on a DuckDB connection.
+
+    ``_row_number`` is the line the record starts on: the header is line 1, and a quoted value
+    spanning several lines pushes every later record down by its line breaks.
+    """
     raw = con.read_csv(
         path,
         table_name=f"raw_{source.table}",
@@ -75,14 +80,24 @@ def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Line
         strict_mode=True,
         columns=dict.fromkeys(source.columns, "VARCHAR"),
     )
-    values = [raw[name].fill_null("") for name in source.columns]
-    return raw.mutate(
+    values = ibis.literal(_FIELD_SEPARATOR).join(
+        [raw[name].fill_null("") for name in source.columns]
+    )
+    counted = raw.mutate(
+        __record=ibis.row_number(),
+        __line_breaks=values.length() - values.replace("\n", "").length(),
+        _row_hash=md5(values),
+    )
+    earlier_records = ibis.window(rows=(None, -1))
+    line_breaks_before = counted["__line_breaks"].sum().over(earlier_records).fill_null(0)
+    return counted.select(
+        *source.columns,
         _source_file=ibis.literal(source.path),
         _source_system=ibis.literal(source.system),
-        _row_number=ibis.row_number() + (HEADER_LINES + 1),
+        _row_number=counted["__record"] + line_breaks_before + (HEADER_LINES + 1),
         _loaded_at=ibis.literal(lineage.loaded_at, type="timestamp"),
         _run_id=ibis.literal(lineage.run_id),
-        _row_hash=md5(ibis.literal(_FIELD_SEPARATOR).join(values)),
+        _row_hash=counted._row_hash,
     )
 
 

@@ -15,7 +15,6 @@ MONEY = dt.Decimal(18, 2)
 """Money and other two-decimal measures: exact sums, identical on every engine."""
 
 _INTEGER_TEXT = r"^[+-]?[0-9]{1,18}$"
-_DECIMAL_TEXT = r"^[+-]?([0-9]{1,15}([.][0-9]*)?|[.][0-9]+)$"
 _ISO_DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _COMPACT_DATE_TEXT = r"^[0-9]{8}$"
 _ROUNDING_SCALE = 9
@@ -58,7 +57,16 @@ def parse_int(text: ir.StringValue) -> ir.IntegerValue:
 def parse_decimal(text: ir.StringValue, to: dt.Decimal = MONEY) -> ir.DecimalValue:
     """The decimal number written in ``text`` (rounded half away from zero to ``to``), or NULL."""
     trimmed = text.strip()
-    return ibis.cases((trimmed.re_search(_DECIMAL_TEXT), trimmed.try_cast(to)), else_=ibis.null(to))
+    return ibis.cases(
+        (trimmed.re_search(_decimal_text(to)), trimmed.try_cast(to)), else_=ibis.null(to)
+    )
+
+
+def _decimal_text(to: dt.Decimal) -> str:
+    """Plain decimals with at most precision - scale - 1 integer digits, so that rounding to
+    ``to``'s scale never overflows it (PostgreSQL's CAST would raise where DuckDB gives NULL)."""
+    digits = (to.precision or 18) - (to.scale or 0) - 1
+    return rf"^[+-]?([0-9]{{1,{digits}}}([.][0-9]*)?|[.][0-9]+)$"
 
 
 def _is_leap_year(year: ir.IntegerValue) -> ir.BooleanValue:
@@ -117,3 +125,23 @@ def round_half_away(value: ir.NumericValue, digits: int = 2) -> ir.DecimalValue:
 def days_between(start: ir.DateValue, end: ir.DateValue) -> ir.IntegerValue:
     """Whole days from ``start`` to ``end`` (negative when ``end`` is earlier)."""
     return end.delta(start, unit="day")
+
+
+def add_days(day: ir.DateValue, days: int) -> ir.DateValue:
+    """The date ``days`` after ``day`` (before, when negative), as a date on every engine.
+
+    DuckDB and PostgreSQL both answer ``date ± interval`` with a timestamp while Ibis types the
+    result as a date and drops a cast back to date as redundant; going through a timestamp
+    explicitly keeps the final cast, so a stored column is a real date everywhere.
+    """
+    return (day.cast("timestamp") + ibis.interval(days=days)).cast("date")
+
+
+def upper_text(value: ir.StringValue) -> ir.StringValue:
+    """Codes and labels compared across rows: trimmed and upper-cased (blank is NULL)."""
+    return clean_text(value).upper()
+
+
+def positive_or_null(value: ir.NumericValue) -> ir.NumericValue:
+    """``value`` when it is above zero, else NULL of the same type."""
+    return ibis.cases((value > 0, value), else_=ibis.null(value.type()))

@@ -1,5 +1,8 @@
 """Contract checks on staged tables, reported in sentences rather than stack traces."""
 
+from collections import defaultdict
+from typing import Any
+
 import ibis.expr.types as ir
 import pandera.errors
 import pandera.ibis as pa
@@ -25,13 +28,27 @@ def check_contract(node: str, contract: pa.DataFrameSchema, staged: ir.Table, ro
 
 
 def describe_failures(errors: pandera.errors.SchemaErrors) -> str:
-    """One line per failed check: column, check, how many cases, a few examples."""
-    cases = errors.failure_cases
+    """One line per failed check: where, which check, how many cases, a few examples.
+
+    pandera's ibis backend reports an element-wise failure as a ``{column: value}`` mapping
+    and a table-level one (uniqueness) as an unexecuted query of the offending rows; both are
+    turned into counts and examples here.
+    """
+    found: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for check, case in zip(
+        errors.failure_cases["check"], errors.failure_cases["failure_case"], strict=True
+    ):
+        if isinstance(case, dict):
+            for column, value in case.items():
+                found[(f"column {column}", str(check))].append(value)
+        elif isinstance(case, ir.Table):
+            offending = case.limit(EXAMPLES_PER_CHECK).to_pyarrow().to_pylist()
+            where = f"column {case.columns[0]}" if len(case.columns) == 1 else "table"
+            found[(where, str(check))].extend(offending)
+        else:
+            found[("table", str(check))].append(case)
     lines = []
-    for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=True):
-        examples = ", ".join(
-            repr(value) for value in group["failure_case"].head(EXAMPLES_PER_CHECK)
-        )
-        where = "table" if column is None or column != column else f"column {column}"
-        lines.append(f"  - {where}: {check} failed ({len(group)} case(s), e.g. {examples})")
+    for (where, check), examples in sorted(found.items()):
+        shown = ", ".join(repr(value) for value in examples[:EXAMPLES_PER_CHECK])
+        lines.append(f"  - {where}: {check} failed (e.g. {shown})")
     return "\n".join(lines)

@@ -58,6 +58,9 @@ class KeyScreen:
     def classify(self, bronze: ir.Table) -> ir.Table:
         """``bronze`` plus the rule each row breaks (NULL when it may enter silver).
 
+        Among records sharing a key, the latest one whose keys are all usable is kept: a
+        newer record with a blank customer id must not push out the good one before it.
+
         Keys are cleaned and parsed once into helper columns that the rules then read, so the
         engine evaluates each parse a single time per row.
         """
@@ -72,13 +75,21 @@ class KeyScreen:
                 for column in columns
             }
         )
-        newest = ibis.window(
-            group_by=[parsed[self._parsed(column)] for column in self.key],
-            order_by=[*self.latest_first(parsed), parsed._row_number.desc()],
+        key_problems = [test for test, _, _ in (*self._missing(parsed), *self._unparseable(parsed))]
+        screened = parsed.mutate(
+            __key_problem=ibis.or_(*key_problems) if key_problems else ibis.literal(False)
         )
-        ranked = parsed.mutate(
+        newest = ibis.window(
+            group_by=[screened[self._parsed(column)] for column in self.key],
+            order_by=[
+                screened["__key_problem"].asc(),
+                *self.latest_first(screened),
+                screened._row_number.desc(),
+            ],
+        )
+        ranked = screened.mutate(
             __newer_records=ibis.row_number().over(newest),
-            __kept_line=parsed._row_number.first().over(newest),
+            __kept_line=screened._row_number.first().over(newest),
         )
         checks = [*self._missing(ranked), *self._unparseable(ranked), self._repeated(ranked)]
         helpers = [name for name in ranked.columns if name.startswith("__")]

@@ -1,28 +1,29 @@
 """Keep secrets out of anything we print or write.
 
 Connection URLs travel through flags, environment variables and error messages from drivers;
-every one of those can end up in a CI log, so passwords are masked at the single place where
-text leaves the program.
+every one of those can end up in a CI log, so passwords are masked at the places where text
+leaves the program.
 """
 
 import re
-from urllib.parse import urlsplit, urlunsplit
 
-_PASSWORD_IN_URL = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):[^@\s]*@", re.I)
-_PASSWORD_KEYWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.I)
 MASK = "****"
+_PASSWORD_IN_URL = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/\s]*):[^@\s]*@", re.I)
+_PASSWORD_KEYWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.I)
 
 
 def redact_url(url: str) -> str:
-    """Return the URL with its password (if any) replaced by a mask."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """The URL with its password (if any) masked.
+
+    The credentials end at the last ``@``, so a password holding an unencoded ``/``, ``?``,
+    ``#`` or ``@`` is masked whole instead of being mistaken for part of the host or path.
+    """
+    scheme, separator, rest = url.partition("://")
+    credentials, at, location = rest.rpartition("@")
+    if not separator or not at or ":" not in credentials:
         return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}:{MASK}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:{MASK}@{location}"
 
 
 def redact_text(text: str) -> str:
