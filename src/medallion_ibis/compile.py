@@ -62,7 +62,7 @@ def model_expression(pipeline: Pipeline, model: Model, as_of: date) -> ir.Table:
         return tables[name]
 
     def expression_of(target: Model) -> ir.Table:
-        return target.build({name: stand_in(name) for name in target.inputs}, run)
+        return target.build({name: stand_in(name) for name in target.inputs}, lambda: run)
 
     return expression_of(model)
 

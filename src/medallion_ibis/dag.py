@@ -7,7 +7,11 @@ from medallion_ibis.model import Model, Pipeline
 
 
 def build_order(pipeline: Pipeline) -> list[Model]:
-    """The pipeline's models in dependency order, ties broken by declaration order."""
+    """The pipeline's models in dependency order, ties broken by declaration order.
+
+    A model that reads the run's context also waits for the model the default as-of date is
+    taken from, so the date can be read from a built table.
+    """
     known = {source.table for source in pipeline.sources} | set(pipeline.models)
     graph: dict[str, list[str]] = {}
     for model in pipeline.models.values():
@@ -17,6 +21,9 @@ def build_order(pipeline: Pipeline) -> list[Model]:
                 f"{pipeline.name}.{model.name} reads unknown table(s) {', '.join(missing)}"
             )
         graph[model.name] = [name for name in model.inputs if name in pipeline.models]
+        as_of = pipeline.default_as_of
+        if as_of is not None and model.needs_run and model.name != as_of.model:
+            graph[model.name].append(as_of.model)
     sorter = TopologicalSorter(graph)
     try:
         sorter.prepare()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+import ibis
 import ibis.expr.types as ir
 import pandera.ibis as pa
 
@@ -37,6 +38,10 @@ class RunContext:
     started_at: datetime
     as_of: date
 
+    def stamp(self) -> ir.TimestampScalar:
+        """The run's timestamp as a literal: one value in every gold table of a build."""
+        return ibis.literal(self.started_at, type="timestamp")
+
 
 @dataclass(frozen=True)
 class Source:
@@ -61,19 +66,31 @@ class Model:
     partition_column: str | None = None
     """Set for tables shared by pipelines (quarantine): a build replaces only its own rows."""
 
-    def build(self, tables: dict[str, ir.Table], run: RunContext) -> ir.Table:
+    @property
+    def needs_run(self) -> bool:
+        """Whether the transform reads the run's context (and so the as-of date)."""
+        return "run" in inspect.signature(self.transform).parameters
+
+    def build(self, tables: dict[str, ir.Table], run: Callable[[], RunContext]) -> ir.Table:
         """The model's expression over already-built input tables.
 
-        Only transforms that declare a ``run`` parameter receive the run's context, so a rule
-        that does not depend on the as-of date or the run stamp says so in its signature.
+        ``run`` is asked for the run's context only when the transform declares a ``run``
+        parameter: a rule that does not depend on the as-of date says so in its signature,
+        and the build does not have to settle the date before it.
         """
         inputs = [tables[name] for name in self.inputs]
-        if "run" in inspect.signature(self.transform).parameters:
-            return self.transform(*inputs, run=run)
+        if self.needs_run:
+            return self.transform(*inputs, run=run())
         return self.transform(*inputs)
 
 
-AsOfRule = Callable[[dict[str, ir.Table]], ir.Scalar]
+@dataclass(frozen=True)
+class AsOfRule:
+    """How a pipeline picks its as-of date when none is given: a scalar over one of its own
+    models, read from the table the run has just built (no second pass over the sources)."""
+
+    model: str
+    latest: Callable[[ir.Table], ir.Scalar]
 
 
 @dataclass

@@ -145,3 +145,13 @@ def upper_text(value: ir.StringValue) -> ir.StringValue:
 def positive_or_null(value: ir.NumericValue) -> ir.NumericValue:
     """``value`` when it is above zero, else NULL of the same type."""
     return ibis.cases((value > 0, value), else_=ibis.null(value.type()))
+
+
+def non_negative_or_null(value: ir.NumericValue) -> ir.NumericValue:
+    """``value`` when it is zero or more, else NULL of the same type."""
+    return ibis.cases((value >= 0, value), else_=ibis.null(value.type()))
+
+
+def non_negative_or_zero(value: ir.NumericValue) -> ir.NumericValue:
+    """``value`` when it is zero or more; a negative or missing count means none."""
+    return ibis.cases((value >= 0, value), else_=0)

@@ -168,7 +168,7 @@ class Build:
             rows = warehouse.load_source(step.staged, path, step.target, lineage)
         else:
             inputs = {name: self.tables[(step.pipeline.name, name)] for name in step.target.inputs}
-            expr = step.target.build(inputs, self._context(step.pipeline))
+            expr = step.target.build(inputs, lambda: self._context(step.pipeline))
             rows = warehouse.materialize(step.staged, expr)
         self.tables[key] = warehouse.staged(step.staged)
         if isinstance(step.target, Model) and step.target.contract is not None:
@@ -187,12 +187,10 @@ class Build:
         )
 
     def _default_as_of(self, pipeline: Pipeline) -> date:
-        if pipeline.default_as_of is None:
+        rule = pipeline.default_as_of
+        if rule is None:
             raise ConfigurationError(f"pipeline {pipeline.name} needs --as-of")
-        sources = {
-            source.table: self.tables[(pipeline.name, source.table)] for source in pipeline.sources
-        }
-        value = pipeline.default_as_of(sources).execute()
+        value = rule.latest(self.tables[(pipeline.name, rule.model)]).execute()
         if value is None:
             raise ConfigurationError(
                 f"pipeline {pipeline.name} has no valid dated records to take the as-of date "

@@ -1,5 +1,9 @@
-"""CRM + ERP exports → an ML-ready fact_sales feature table (models registered on import)."""
+"""CRM + ERP exports → an ML-ready fact_sales feature table.
 
-from medallion_ibis.model import Pipeline
+Importing the package registers its models on ``PIPELINE``.
+"""
 
-PIPELINE = Pipeline(name="crm_erp", sources=(), description="placeholder")
+from medallion_ibis.pipelines.crm_erp import gold, silver
+from medallion_ibis.pipelines.crm_erp.sources import PIPELINE
+
+__all__ = ["PIPELINE", "gold", "silver"]

@@ -22,11 +22,6 @@ def valid_sales(sales: ir.Table) -> ir.Table:
     return sales.filter(_.is_valid_transaction)
 
 
-def created_at(run: RunContext) -> ir.TimestampScalar:
-    """The run's timestamp: one value for every gold table of a build."""
-    return ibis.literal(run.started_at, type="timestamp")
-
-
 def percent(part: ir.NumericValue, whole: ir.NumericValue) -> ir.DecimalValue:
     return round_half_away(safe_divide(part, whole) * 100)
 
@@ -87,7 +82,7 @@ def gold_daily_sales_summary(sales: ir.Table, customers: ir.Table, *, run: RunCo
         customer_concentration_pct=percent(daily.unique_customers, daily.transaction_count),
         # quality
         data_quality_status=data_quality_status(daily.transaction_count, daily.total_revenue),
-        _gold_created_at=created_at(run),
+        _gold_created_at=run.stamp(),
     )
 
 
@@ -194,7 +189,7 @@ def gold_customer_lifetime_value(
         business_value_tier=business_value_tier(
             joined.total_spent, joined.total_transactions, joined.days_since_last_purchase
         ),
-        _gold_created_at=created_at(run),
+        _gold_created_at=run.stamp(),
     )
 
 
@@ -325,5 +320,5 @@ def gold_product_performance(sales: ir.Table, products: ir.Table, *, run: RunCon
             joined.inventory_status,
             joined.stock_quantity_valid,
         ),
-        _gold_created_at=created_at(run),
+        _gold_created_at=run.stamp(),
     )

@@ -8,19 +8,23 @@ from ibis import _
 
 from medallion_ibis.contracts import conform
 from medallion_ibis.ingest import with_lineage
-from medallion_ibis.model import RunContext
+from medallion_ibis.model import AsOfRule, RunContext
 from medallion_ibis.pipelines.retail import contracts
 from medallion_ibis.pipelines.retail.sources import CUSTOMERS, PIPELINE, PRODUCTS, SALES
 from medallion_ibis.portable import (
     MONEY,
     clean_text,
     days_between,
+    non_negative_or_null,
+    non_negative_or_zero,
     parse_decimal,
     parse_int,
     parse_iso_date,
+    positive_or_null,
     round_half_away,
     safe_divide,
     title_case,
+    upper_text,
 )
 from medallion_ibis.quarantine import KeyScreen
 
@@ -44,23 +48,6 @@ PRODUCT_KEYS = KeyScreen(
     integer=("product_id",),
     key=("product_id",),
 )
-
-
-def upper_text(value: ir.StringValue) -> ir.StringValue:
-    """Codes and labels compared across rows: trimmed and upper-cased."""
-    return clean_text(value).upper()
-
-
-def positive_or_null(value: ir.NumericValue) -> ir.NumericValue:
-    return ibis.cases((value > 0, value), else_=ibis.null(value.type()))
-
-
-def non_negative_or_null(value: ir.NumericValue) -> ir.NumericValue:
-    return ibis.cases((value >= 0, value), else_=ibis.null(value.type()))
-
-
-def non_negative_or_zero(value: ir.NumericValue) -> ir.NumericValue:
-    return ibis.cases((value >= 0, value), else_=0)
 
 
 def typed_sales(sales: ir.Table) -> ir.Table:
@@ -259,10 +246,9 @@ def quarantine(
     )
 
 
-def latest_valid_sale_date(tables: dict[str, ir.Table]) -> ir.Scalar:
+def latest_valid_sale_date(sales: ir.Table) -> ir.Scalar:
     """Default as-of date: the day of the latest valid sale, so a rebuild is reproducible."""
-    sales = silver_sales_cleaned(tables[SALES.table])
     return sales.filter(_.is_valid_transaction).transaction_date_clean.max()
 
 
-PIPELINE.default_as_of = latest_valid_sale_date
+PIPELINE.default_as_of = AsOfRule(model="silver_sales_cleaned", latest=latest_valid_sale_date)
