@@ -18,8 +18,8 @@ TEXT = dt.string
 DATE = dt.date
 FLAG = dt.boolean
 STAMP = dt.Timestamp(scale=6)
-RATIO = dt.Decimal(18, 2)
-SCORE = dt.Decimal(18, 4)
+RATIO = dt.Decimal(38, 2)
+SCORE = dt.Decimal(38, 4)
 __all__ = [
     "DATE",
     "FLAG",

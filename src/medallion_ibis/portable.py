@@ -11,13 +11,16 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-MONEY = dt.Decimal(18, 2)
-"""Money and other two-decimal measures: exact sums, identical on every engine."""
+MONEY = dt.Decimal(38, 2)
+"""Money and other two-decimal measures: exact sums, identical on every engine, and room for
+quantity x price of any parseable line (18 + 15 integer digits) without overflow."""
+MAX_INTEGER_DIGITS = 15
+"""Integer digits a parsed decimal may have; larger values are implausible and become NULL."""
 
 _INTEGER_TEXT = r"^[+-]?[0-9]{1,18}$"
 _ISO_DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _COMPACT_DATE_TEXT = r"^[0-9]{8}$"
-_ROUNDING_SCALE = 9
+_ROUNDING_SCALE = 6
 """Decimal places kept before the final rounding: absorbs binary floating-point error so that
 a value like 2.675 (stored as 2.67499999…) rounds the same way on every engine."""
 
@@ -63,9 +66,10 @@ def parse_decimal(text: ir.StringValue, to: dt.Decimal = MONEY) -> ir.DecimalVal
 
 
 def _decimal_text(to: dt.Decimal) -> str:
-    """Plain decimals with at most precision - scale - 1 integer digits, so that rounding to
-    ``to``'s scale never overflows it (PostgreSQL's CAST would raise where DuckDB gives NULL)."""
-    digits = (to.precision or 18) - (to.scale or 0) - 1
+    """Plain decimals with at most ``MAX_INTEGER_DIGITS`` integer digits (fewer when ``to``
+    holds fewer), so a cast never overflows: PostgreSQL's CAST would raise where DuckDB gives
+    NULL."""
+    digits = min(MAX_INTEGER_DIGITS, (to.precision or 18) - (to.scale or 0) - 1)
     return rf"^[+-]?([0-9]{{1,{digits}}}([.][0-9]*)?|[.][0-9]+)$"
 
 
@@ -119,7 +123,7 @@ def round_half_away(value: ir.NumericValue, digits: int = 2) -> ir.DecimalValue:
     value becomes a decimal first (where both engines agree) and is rounded there.
     """
     exact = value.cast(dt.Decimal(38, _ROUNDING_SCALE))
-    return exact.round(digits).cast(dt.Decimal(18, digits))
+    return exact.round(digits).cast(dt.Decimal(38, digits))
 
 
 def days_between(start: ir.DateValue, end: ir.DateValue) -> ir.IntegerValue:

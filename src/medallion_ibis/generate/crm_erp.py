@@ -414,7 +414,11 @@ def _end_before_start(row: Row, rng: random.Random) -> None:
 def _clean_order_lines(
     rng: random.Random, sales: int, customer_count: int, products: Sequence[Product]
 ) -> Iterator[Row]:
-    """Valid order lines, one to four per order, dated evenly over the period in order."""
+    """Valid order lines, one to four per order, dated evenly over the period in order.
+
+    An order names each product once, as the public sample does: a repeated product would be
+    a second line that silver cannot tell from a re-sent duplicate.
+    """
     written = 0
     order_number = FIRST_ORDER_NUMBER
     while written < sales:
@@ -422,8 +426,8 @@ def _clean_order_lines(
         order = _random_order(rng, order_number, customer_count, ordered)
         lines = rng.choices(LINES_PER_ORDER, cum_weights=LINES_PER_ORDER_CUMULATIVE_WEIGHTS)[0]
         lines = min(lines, sales - written)
-        for _ in range(lines):
-            yield order | _random_line_item(rng, rng.choice(products))
+        for product in rng.sample(products, lines):
+            yield order | _random_line_item(rng, product)
         written += lines
         order_number += 1
 
