@@ -102,10 +102,10 @@ def copy_postgres(seeds: Path, scratch: Path, pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as con:
         con.execute(f"CREATE TABLE {table} ({', '.join(f'{c} text' for c in SALES.columns)})")
         try:
-            with con.cursor().copy(f"COPY {table} FROM STDIN (FORMAT csv)") as copy:
-                with path.open("rb") as rows:
-                    while chunk := rows.read(1 << 20):
-                        copy.write(chunk)
+            statement = f"COPY {table} FROM STDIN (FORMAT csv)"
+            with con.cursor().copy(statement) as copy, path.open("rb") as rows:
+                while chunk := rows.read(1 << 20):
+                    copy.write(chunk)
         finally:
             con.execute(f"DROP TABLE {table}")
 
