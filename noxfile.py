@@ -1,4 +1,4 @@
-"""Test sessions: ``nox`` runs lint, typecheck and the tests (DuckDB and PostgreSQL).
+"""Test sessions: ``nox`` runs lint, typecheck, the tests (DuckDB and PostgreSQL) and Spark.
 
 The PostgreSQL tests need a server: MEDALLION_TEST_PG_URL, else
 postgresql://postgres@127.0.0.1:5432/postgres. They fail (not skip) when none answers.
@@ -9,7 +9,7 @@ import os
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "spark"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
@@ -37,7 +37,14 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
     env.setdefault("HYPOTHESIS_PROFILE", "ci")
-    session.run("pytest", *session.posargs, env=env)
+    session.run("pytest", "-m", "not spark", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHON)
+def spark(session: nox.Session) -> None:
+    """The pipeline on Spark in local mode (needs Java), compared with DuckDB row by row."""
+    session.install("-e", ".[test,spark]")
+    session.run("pytest", "-m", "spark", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -166,7 +166,15 @@ def test_parse_compact_date_reads_yyyymmdd_only(engine: Engine) -> None:
 
 
 def test_clean_text_trims_and_turns_blank_into_null(engine: Engine) -> None:
-    cases = {"  New York ": "New York", "\tx\n": "x", "a  b": "a  b", "": None, "  ": None}
+    cases = {
+        "  New York ": "New York",
+        "\tx\n": "x",
+        "a  b": "a  b",
+        " Jeff ": "Jeff",  # Ibis's strip() trims the letters f and v on Spark
+        "vav": "vav",
+        "": None,
+        "  ": None,
+    }
     assert evaluate(engine, list(cases), portable.clean_text) == list(cases.values())
 
 

@@ -15,7 +15,7 @@ from typing import Any, Literal, cast, get_args
 
 from medallion_ibis.errors import ConfigurationError
 
-BackendName = Literal["duckdb", "postgres"]
+BackendName = Literal["duckdb", "postgres", "pyspark"]
 BACKENDS: tuple[str, ...] = get_args(BackendName)
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ENV_PREFIX = "MEDALLION_"
@@ -32,6 +32,8 @@ class Settings:
     as_of: date | None = None
     duckdb_path: Path = Path("medallion.duckdb")
     pg_url: str = DEFAULT_PG_URL
+    spark_warehouse: Path = Path("spark-warehouse")
+    spark_master: str = "local[*]"
     target_dir: Path = Path("target")
 
 
@@ -92,5 +94,7 @@ def resolve_settings(
         as_of=parse_as_of(merged.get("as-of")),
         duckdb_path=Path(merged.get("duckdb-path", "medallion.duckdb")),
         pg_url=str(merged.get("pg-url", DEFAULT_PG_URL)),
+        spark_warehouse=Path(merged.get("spark-warehouse", "spark-warehouse")),
+        spark_master=str(merged.get("spark-master", "local[*]")),
         target_dir=Path(merged.get("target-dir", "target")),
     )

@@ -89,7 +89,11 @@ def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Line
         _row_hash=md5(values),
     )
     earlier_records = ibis.window(rows=(None, -1))
-    line_breaks_before = counted["__line_breaks"].sum().over(earlier_records).fill_null(0)
+    # DuckDB sums integers into a 128-bit integer that Parquet can only hold as a double; line
+    # breaks fit 32 bits, and narrowing the sum keeps _row_number a plain bigint everywhere.
+    line_breaks_before = (
+        counted["__line_breaks"].sum().over(earlier_records).cast("int32").fill_null(0)
+    )
     return counted.select(
         *source.columns,
         _source_file=ibis.literal(source.path),

@@ -17,6 +17,7 @@ quantity x price of any parseable line (18 + 15 integer digits) without overflow
 MAX_INTEGER_DIGITS = 15
 """Integer digits a parsed decimal may have; larger values are implausible and become NULL."""
 
+_SURROUNDING_WHITE_SPACE = r"^\s+|\s+$"
 _INTEGER_TEXT = r"^[+-]?[0-9]{1,18}$"
 _ISO_DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _COMPACT_DATE_TEXT = r"^[0-9]{8}$"
@@ -30,9 +31,19 @@ def md5(value: str) -> str:  # type: ignore[empty-body]
     """The engine's own md5: hex digest, byte-identical on DuckDB and PostgreSQL."""
 
 
+def trim(value: ir.StringValue) -> ir.StringValue:
+    """``value`` without leading and trailing white space.
+
+    Ibis's ``strip()`` renders its character set with C escapes that Spark SQL reads as
+    letters, so on Spark it also trims every leading and trailing 'f' and 'v' ("Jeff" →
+    "Je"); a regular expression means the same on every engine.
+    """
+    return value.re_replace(_SURROUNDING_WHITE_SPACE, "")
+
+
 def clean_text(value: ir.StringValue) -> ir.StringValue:
     """Trim surrounding white space; an empty result means 'missing' and becomes NULL."""
-    return value.strip().nullif("")
+    return trim(value).nullif("")
 
 
 def title_case(value: ir.StringValue) -> ir.StringValue:
@@ -51,7 +62,7 @@ def parse_int(text: ir.StringValue) -> ir.IntegerValue:
     PostgreSQL compiles ``try_cast`` to a plain CAST that raises on bad input, so the cast only
     runs behind a pattern check.
     """
-    trimmed = text.strip()
+    trimmed = trim(text)
     return ibis.cases(
         (trimmed.re_search(_INTEGER_TEXT), trimmed.try_cast("int64")), else_=ibis.null("int64")
     )
@@ -59,7 +70,7 @@ def parse_int(text: ir.StringValue) -> ir.IntegerValue:
 
 def parse_decimal(text: ir.StringValue, to: dt.Decimal = MONEY) -> ir.DecimalValue:
     """The decimal number written in ``text`` (rounded half away from zero to ``to``), or NULL."""
-    trimmed = text.strip()
+    trimmed = trim(text)
     return ibis.cases(
         (trimmed.re_search(_decimal_text(to)), trimmed.try_cast(to)), else_=ibis.null(to)
     )
@@ -94,7 +105,7 @@ def _date_from_digits(year: ir.StringValue, month: ir.StringValue, day: ir.Strin
 
 def parse_iso_date(text: ir.StringValue) -> ir.DateValue:
     """The date written as YYYY-MM-DD in ``text``, or NULL when it is not a real date."""
-    trimmed = text.strip()
+    trimmed = trim(text)
     parsed = _date_from_digits(trimmed.substr(0, 4), trimmed.substr(5, 2), trimmed.substr(8, 2))
     return ibis.cases((trimmed.re_search(_ISO_DATE_TEXT), parsed), else_=ibis.null("date"))
 
@@ -102,7 +113,7 @@ def parse_iso_date(text: ir.StringValue) -> ir.DateValue:
 def parse_compact_date(text: ir.StringValue) -> ir.DateValue:
     """The date written as yyyymmdd digits (ERP style), or NULL for 0, other lengths, or
     impossible days."""
-    trimmed = text.strip()
+    trimmed = trim(text)
     parsed = _date_from_digits(trimmed.substr(0, 4), trimmed.substr(4, 2), trimmed.substr(6, 2))
     return ibis.cases((trimmed.re_search(_COMPACT_DATE_TEXT), parsed), else_=ibis.null("date"))
 

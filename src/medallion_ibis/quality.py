@@ -35,8 +35,9 @@ def describe_failures(errors: pandera.errors.SchemaErrors) -> str:
     turned into counts and examples here.
     """
     found: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for check, case in zip(
-        errors.failure_cases["check"], errors.failure_cases["failure_case"], strict=True
+    cases = errors.failure_cases
+    for column_name, check, case in zip(
+        cases["column"], cases["check"], cases["failure_case"], strict=True
     ):
         if isinstance(case, dict):
             for column, value in case.items():
@@ -46,7 +47,8 @@ def describe_failures(errors: pandera.errors.SchemaErrors) -> str:
             where = f"column {case.columns[0]}" if len(case.columns) == 1 else "table"
             found[(where, str(check))].extend(offending)
         else:
-            found[("table", str(check))].append(case)
+            where = f"column {column_name}" if isinstance(column_name, str) else "table"
+            found[(where, str(check))].append(case)
     lines = []
     for (where, check), examples in sorted(found.items()):
         shown = ", ".join(repr(value) for value in examples[:EXAMPLES_PER_CHECK])

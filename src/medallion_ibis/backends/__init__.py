@@ -2,6 +2,7 @@
 
 from medallion_ibis.backends.base import Publication, Warehouse, staged_name
 from medallion_ibis.config import Settings
+from medallion_ibis.errors import BackendUnavailable
 
 
 def open_warehouse(settings: Settings) -> Warehouse:
@@ -10,9 +11,17 @@ def open_warehouse(settings: Settings) -> Warehouse:
         from medallion_ibis.backends.duckdb import DuckDBWarehouse
 
         return DuckDBWarehouse(settings.duckdb_path)
-    from medallion_ibis.backends.postgres import PostgresWarehouse
+    if settings.backend == "postgres":
+        from medallion_ibis.backends.postgres import PostgresWarehouse
 
-    return PostgresWarehouse(settings.pg_url)
+        return PostgresWarehouse(settings.pg_url)
+    try:
+        from medallion_ibis.backends.pyspark import SparkWarehouse
+    except ImportError:
+        raise BackendUnavailable(
+            "the pyspark backend needs PySpark and Java: pip install 'medallion-ibis[spark]'"
+        ) from None
+    return SparkWarehouse(settings.spark_warehouse, settings.spark_master)
 
 
 __all__ = ["Publication", "Warehouse", "open_warehouse", "staged_name"]

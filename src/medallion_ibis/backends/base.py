@@ -5,15 +5,17 @@ publishes all of them in one transaction; a failure anywhere before that leaves 
 the last successful build untouched.
 """
 
+import fcntl
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 
+from medallion_ibis.errors import BackendUnavailable
 from medallion_ibis.model import Lineage, Source
 
 STAGING_SCHEMA = "medallion_staging"
@@ -81,3 +83,19 @@ class Warehouse(ABC):
 def staged_name(pipeline: str, table: str) -> str:
     """Pipelines may reuse table names (each has a quarantine), so staging prefixes them."""
     return f"{pipeline}__{table}"
+
+
+@contextmanager
+def file_lock(lock_path: Path) -> Iterator[None]:
+    """An exclusive, non-blocking lock on a file beside a file-based warehouse."""
+    with lock_path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackendUnavailable(
+                f"another build holds {lock_path}; wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

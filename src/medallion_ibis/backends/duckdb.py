@@ -1,14 +1,19 @@
 """DuckDB: the embedded default, one file on disk, for development and tests."""
 
-import fcntl
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import duckdb
 import ibis
 
-from medallion_ibis.backends.base import LAYER_SCHEMAS, STAGING_SCHEMA, Publication, Warehouse
+from medallion_ibis.backends.base import (
+    LAYER_SCHEMAS,
+    STAGING_SCHEMA,
+    Publication,
+    Warehouse,
+    file_lock,
+)
 from medallion_ibis.errors import BackendUnavailable
 from medallion_ibis.ingest import explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
@@ -32,20 +37,8 @@ class DuckDBWarehouse(Warehouse):
             raise BackendUnavailable(f"cannot open DuckDB database {path}: {error}") from None
         self._raw: duckdb.DuckDBPyConnection = self.con.con
 
-    @contextmanager
-    def lock(self) -> Iterator[None]:
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        with lock_path.open("w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise BackendUnavailable(
-                    f"another build holds {lock_path}; wait for it to finish"
-                ) from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def lock(self) -> AbstractContextManager[None]:
+        return file_lock(self.path.with_name(self.path.name + ".lock"))
 
     def prepare(self) -> None:
         for schema in LAYER_SCHEMAS:

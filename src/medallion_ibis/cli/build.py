@@ -18,6 +18,8 @@ ALL = "all"
 def describe_target(settings: Settings) -> str:
     if settings.backend == "duckdb":
         return f"duckdb ({settings.duckdb_path})"
+    if settings.backend == "pyspark":
+        return f"pyspark ({settings.spark_master}, {settings.spark_warehouse})"
     return f"postgres ({redact_url(settings.pg_url)})"
 
 
@@ -43,6 +45,12 @@ def describe_target(settings: Settings) -> str:
     default=None,
     help="PostgreSQL URL (default: $MEDALLION_PG_URL, else postgres@127.0.0.1:5432).",
 )
+@click.option(
+    "--spark-warehouse",
+    default=None,
+    help="Folder holding the Spark tables and metastore (default: ./spark-warehouse).",
+)
+@click.option("--spark-master", default=None, help="Spark master URL (default: local[*]).")
 @click.option("--target-dir", default=None, help="Where run_results.json goes (default: ./target).")
 def build_command(**flags: object) -> None:
     """Load the sources, build silver and gold, check contracts, publish atomically.
