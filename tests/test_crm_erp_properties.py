@@ -11,9 +11,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from crm_erp_fixtures import CompiledPipeline, Row
+from crm_erp_fixtures import CompiledPipeline
 from hypothesis import given
 from hypothesis import strategies as st
+from stand_ins import Row
 
 from medallion_ibis.pipelines.crm_erp.sources import (
     CUSTOMERS,

@@ -15,7 +15,8 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pytest
-from crm_erp_fixtures import CompiledPipeline, Row, bronze, by_key, records, row_hash, run_context
+from crm_erp_fixtures import CompiledPipeline
+from stand_ins import Row, bronze, by_key, records, row_hash, run_context
 
 from medallion_ibis.pipelines.crm_erp import PIPELINE, gold
 from medallion_ibis.pipelines.crm_erp.sources import (

@@ -1,7 +1,7 @@
 """The same pipeline on Spark (local mode): published gold equals DuckDB's, row by row.
 
 Runs in its own nox session (``nox -s spark``, part of the default run) because it needs
-PySpark and a JVM; ``pytest -m spark`` selects it.
+PySpark and a JVM, which the other sessions do not install.
 """
 
 from collections.abc import Iterator
@@ -15,8 +15,6 @@ from helpers import build_into, connect, rows
 from medallion_ibis.backends.pyspark import SparkWarehouse
 from medallion_ibis.config import Settings
 from medallion_ibis.runner import build
-
-pytestmark = pytest.mark.spark
 
 RUN_COLUMNS = ("_gold_created_at", "_loaded_at", "_run_id")
 TABLES = [

@@ -14,7 +14,8 @@ from typing import Any
 import ibis
 import pytest
 from helpers import build_into, connect, rows
-from retail_fixtures import by_key, fresh_database, table_records
+from retail_fixtures import fresh_database, table_records
+from stand_ins import by_key
 
 from medallion_ibis.runner import BuildResult
 

@@ -23,7 +23,8 @@ import ibis
 from helpers import build_into, connect, rows
 from hypothesis import given
 from hypothesis import strategies as st
-from retail_fixtures import Row, table_records, write_seeds
+from retail_fixtures import table_records, write_seeds
+from stand_ins import Row
 
 from medallion_ibis.pipelines.retail.sources import CUSTOMERS, PRODUCTS, SALES
 

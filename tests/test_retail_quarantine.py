@@ -11,7 +11,8 @@ from typing import Any
 import ibis
 import pytest
 from helpers import build_into, connect
-from retail_fixtures import Row, bronze, records, run_context, table_records, write_seeds
+from retail_fixtures import table_records, write_seeds
+from stand_ins import Row, bronze, records, run_context
 
 from medallion_ibis.pipelines.retail import silver
 from medallion_ibis.pipelines.retail.sources import CUSTOMERS, PRODUCTS, SALES

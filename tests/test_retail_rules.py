@@ -15,15 +15,8 @@ import ibis
 import ibis.expr.types as ir
 import pytest
 from helpers import build_into, connect
-from retail_fixtures import (
-    Row,
-    bronze,
-    by_key,
-    records,
-    run_context,
-    table_records,
-    write_seeds,
-)
+from retail_fixtures import table_records, write_seeds
+from stand_ins import Row, bronze, by_key, records, run_context
 
 from medallion_ibis.pipelines.retail import PIPELINE, gold, silver
 from medallion_ibis.pipelines.retail.sources import CUSTOMERS, PRODUCTS, SALES
