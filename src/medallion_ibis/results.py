@@ -20,7 +20,7 @@ def results_document(result: BuildResult) -> dict[str, Any]:
         "backend": result.backend,
         "started_at": result.started_at.isoformat() + "Z",
         "elapsed_seconds": round(result.seconds, 3),
-        "status": "success" if result.succeeded else "error",
+        "status": "success" if result.published else "error",
         "published": result.published,
         "as_of": {name: day.isoformat() for name, day in result.as_of.items()},
         "results": [{**asdict(step), "seconds": round(step.seconds, 3)} for step in result.steps],

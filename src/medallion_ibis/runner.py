@@ -53,6 +53,8 @@ class Step:
 
 @dataclass
 class StepResult:
+    """What one step did: written to run_results.json and printed as a progress line."""
+
     node: str
     status: str
     rows: int | None = None
@@ -62,6 +64,8 @@ class StepResult:
 
 @dataclass
 class BuildResult:
+    """What a build did; ``published`` is true only when every table was swapped in."""
+
     run_id: str
     backend: str
     started_at: datetime
@@ -69,10 +73,6 @@ class BuildResult:
     steps: list[StepResult] = field(default_factory=list)
     published: bool = False
     seconds: float = 0.0
-
-    @property
-    def succeeded(self) -> bool:
-        return self.published
 
 
 class Progress:
