@@ -89,6 +89,7 @@ def test_parse_decimal_rounds_half_away_from_zero_to_money(engine: Engine) -> No
         "5.": "5.00",
         "+3.1": "3.10",
         "123456789012345.999": "123456789012346.00",
+        "999999999999999.995": "1000000000000000.00",  # rounding carries into a 16th digit
         "1e5": None,
         "1,000.00": None,
         "$5": None,

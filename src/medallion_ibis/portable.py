@@ -69,10 +69,19 @@ def parse_int(text: ir.StringValue) -> ir.IntegerValue:
 
 
 def parse_decimal(text: ir.StringValue, to: dt.Decimal = MONEY) -> ir.DecimalValue:
-    """The decimal number written in ``text`` (rounded half away from zero to ``to``), or NULL."""
+    """The decimal number written in ``text`` (rounded half away from zero to ``to``), or NULL.
+
+    The text is read into the narrowest decimal that holds every accepted value and widened
+    afterwards: DuckDB parses text into a 38-digit decimal a hundred times slower than into
+    an 18-digit one (2.2 s against 0.02 s for a million prices).
+    """
     trimmed = trim(text)
+    scale = to.scale or 0
+    carry = 1  # rounding 999.995 to two places needs one more integer digit
+    narrow = dt.Decimal(min(to.precision or 18, MAX_INTEGER_DIGITS + carry + scale), scale)
     return ibis.cases(
-        (trimmed.re_search(_decimal_text(to)), trimmed.try_cast(to)), else_=ibis.null(to)
+        (trimmed.re_search(_decimal_text(to)), trimmed.try_cast(narrow).cast(to)),
+        else_=ibis.null(to),
     )
 
 
