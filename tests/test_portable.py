@@ -6,7 +6,7 @@ expressions while planning, which would test something the models never do.
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
 
@@ -14,6 +14,8 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from retail_fixtures import fresh_database
 
 from medallion_ibis import portable
@@ -274,3 +276,30 @@ def test_md5_is_the_hex_digest_of_the_utf8_bytes(engine: Engine) -> None:
     values = ["abc", "", "é", 'Monitor 24"', "a\x1fb,c", "日本"]
     expected = [hashlib.md5(value.encode("utf-8")).hexdigest() for value in values]
     assert evaluate(engine, [*values, None], portable.md5) == [*expected, None]
+
+
+def python_date(text: str, layout: str) -> date | None:
+    """What Python's calendar says the text means (None: not a real day)."""
+    try:
+        return datetime.strptime(text, layout).date()
+    except ValueError:
+        return None
+
+
+DATE_PARTS = st.tuples(st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32))
+
+
+@given(parts=st.lists(DATE_PARTS, min_size=1, max_size=60))
+def test_date_parsing_agrees_with_pythons_calendar(
+    engine: Engine, parts: list[tuple[int, int, int]]
+) -> None:
+    """Every year, month and day combination (leap years, month lengths, year 0) is read as
+    Python reads it, or is NULL where Python finds no such day."""
+    iso = [f"{y:04d}-{m:02d}-{d:02d}" for y, m, d in parts]
+    compact = [f"{y:04d}{m:02d}{d:02d}" for y, m, d in parts]
+    assert evaluate(engine, iso, portable.parse_iso_date) == [
+        python_date(text, "%Y-%m-%d") for text in iso
+    ]
+    assert evaluate(engine, compact, portable.parse_compact_date) == [
+        python_date(text, "%Y%m%d") for text in compact
+    ]

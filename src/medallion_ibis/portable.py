@@ -5,8 +5,6 @@ DuckDB and PostgreSQL; see DESIGN.md "Verified facts". Business logic uses these
 never branches on the engine, so a model written once builds the same rows everywhere.
 """
 
-from typing import Any
-
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
@@ -19,8 +17,6 @@ MAX_INTEGER_DIGITS = 15
 
 _SURROUNDING_WHITE_SPACE = r"^\s+|\s+$"
 _INTEGER_TEXT = r"^[+-]?[0-9]{1,18}$"
-_ISO_DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_COMPACT_DATE_TEXT = r"^[0-9]{8}$"
 _ROUNDING_SCALE = 6
 """Decimal places kept before the final rounding: absorbs binary floating-point error so that
 a value like 2.675 (stored as 2.67499999…) rounds the same way on every engine."""
@@ -93,38 +89,43 @@ def _decimal_text(to: dt.Decimal) -> str:
     return rf"^[+-]?([0-9]{{1,{digits}}}([.][0-9]*)?|[.][0-9]+)$"
 
 
-def _is_leap_year(year: ir.IntegerValue) -> ir.BooleanValue:
-    return ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+def _calendar_date_text(separator: str) -> str:
+    """A pattern that matches only real calendar days, leap years included.
+
+    The check is one regular expression rather than arithmetic on the parts because
+    PostgreSQL evaluates every repeated sub-expression again (DuckDB shares them): taking the
+    date apart cost it 20 µs a row. Years run from 0001 to 9999, as both engines' dates do.
+    """
+    year = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+    leap_year = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+    month_day = (
+        "(?:(?:0[1-9]|1[0-2])SEP(?:0[1-9]|1[0-9]|2[0-8])"
+        "|(?:0[13-9]|1[0-2])SEP(?:29|30)"
+        "|(?:0[13578]|1[02])SEP31)"
+    ).replace("SEP", separator)
+    return f"^(?:{year}{separator}{month_day}|{leap_year}{separator}02{separator}29)$"
 
 
-def _days_in_month(year: ir.IntegerValue, month: ir.IntegerValue) -> ir.IntegerValue:
-    return ibis.cases(
-        (month == 2, ibis.cases((_is_leap_year(year), 29), else_=28)),
-        (month.isin([4, 6, 9, 11]), 30),
-        else_=31,
-    )
-
-
-def _date_from_digits(year: ir.StringValue, month: ir.StringValue, day: ir.StringValue) -> Any:
-    """A date from digit strings, NULL unless it is a real calendar day (no 2024-02-30)."""
-    y, m, d = year.cast("int64"), month.cast("int64"), day.cast("int64")
-    is_real_day = m.between(1, 12) & d.between(1, _days_in_month(y, m)) & (y >= 1)
-    return ibis.cases((is_real_day, ibis.date(y, m, d)), else_=ibis.null("date"))
+_ISO_DATE_TEXT = _calendar_date_text("-")
+_COMPACT_DATE_TEXT = _calendar_date_text("")
 
 
 def parse_iso_date(text: ir.StringValue) -> ir.DateValue:
     """The date written as YYYY-MM-DD in ``text``, or NULL when it is not a real date."""
     trimmed = trim(text)
-    parsed = _date_from_digits(trimmed.substr(0, 4), trimmed.substr(5, 2), trimmed.substr(8, 2))
-    return ibis.cases((trimmed.re_search(_ISO_DATE_TEXT), parsed), else_=ibis.null("date"))
+    return ibis.cases(
+        (trimmed.re_search(_ISO_DATE_TEXT), trimmed.try_cast("date")), else_=ibis.null("date")
+    )
 
 
 def parse_compact_date(text: ir.StringValue) -> ir.DateValue:
     """The date written as yyyymmdd digits (ERP style), or NULL for 0, other lengths, or
     impossible days."""
     trimmed = trim(text)
-    parsed = _date_from_digits(trimmed.substr(0, 4), trimmed.substr(4, 2), trimmed.substr(6, 2))
-    return ibis.cases((trimmed.re_search(_COMPACT_DATE_TEXT), parsed), else_=ibis.null("date"))
+    iso = trimmed.substr(0, 4) + "-" + trimmed.substr(4, 2) + "-" + trimmed.substr(6, 2)
+    return ibis.cases(
+        (trimmed.re_search(_COMPACT_DATE_TEXT), iso.try_cast("date")), else_=ibis.null("date")
+    )
 
 
 def safe_divide(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
