@@ -5,7 +5,7 @@ function, its inputs and its contract are read together, like a dbt model and it
 """
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -132,8 +132,3 @@ class Pipeline:
     def source(self, table: str) -> Source:
         """The source landing in bronze table ``table``."""
         return next(source for source in self.sources if source.table == table)
-
-    def table_names(self) -> Iterator[str]:
-        """Every table the pipeline publishes: bronze sources first, then models."""
-        yield from (source.table for source in self.sources)
-        yield from self.models

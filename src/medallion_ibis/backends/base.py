@@ -63,10 +63,6 @@ class Warehouse(ABC):
         """A staged table of this run, as an Ibis table."""
         return self.con.table(staged, database=STAGING_SCHEMA)
 
-    def published(self, schema: str, table: str) -> ir.Table:
-        """A published table, as an Ibis table."""
-        return self.con.table(table, database=schema)
-
     @abstractmethod
     def publish(self, publications: Sequence[Publication]) -> None:
         """Swap every staged table into place in one transaction: all or nothing."""
