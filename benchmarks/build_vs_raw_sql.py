@@ -38,9 +38,9 @@ import psycopg
 
 from medallion_ibis.backends.postgres import PostgresWarehouse
 from medallion_ibis.config import DEFAULT_PG_URL, Settings
+from medallion_ibis.examples.retail.sources import SALES
 from medallion_ibis.generate import write_retail_seeds
 from medallion_ibis.model import Lineage
-from medallion_ibis.pipelines.retail.sources import SALES
 from medallion_ibis.runner import build
 
 RAW_SQL = """

@@ -15,7 +15,7 @@ import ibis
 from stand_ins import Row, bronze_arrow, run_context
 
 from medallion_ibis.dag import build_order
-from medallion_ibis.pipelines.crm_erp import PIPELINE
+from medallion_ibis.examples.crm_erp import PIPELINE
 
 REFERENCE_CRM_ERP = Path(__file__).resolve().parents[2] / "shared" / "reference" / "crm_erp"
 

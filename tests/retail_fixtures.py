@@ -16,7 +16,7 @@ import ibis
 import psycopg
 from stand_ins import Row, records
 
-from medallion_ibis.pipelines.retail.sources import CUSTOMERS, PRODUCTS, SALES
+from medallion_ibis.examples.retail.sources import CUSTOMERS, PRODUCTS, SALES
 
 REFERENCE_RETAIL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "retail"
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pytest
 from helpers import build_into, connect
 
-from medallion_ibis.pipelines.crm_erp import PIPELINE
+from medallion_ibis.examples.crm_erp import PIPELINE
 from medallion_ibis.runner import BuildResult
 
 pytestmark = [

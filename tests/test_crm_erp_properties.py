@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stand_ins import Row
 
-from medallion_ibis.pipelines.crm_erp.sources import (
+from medallion_ibis.examples.crm_erp.sources import (
     CUSTOMERS,
     ERP_CATEGORIES,
     ERP_CUSTOMERS,

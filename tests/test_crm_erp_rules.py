@@ -18,8 +18,8 @@ import pytest
 from crm_erp_fixtures import CompiledPipeline
 from stand_ins import Row, bronze, by_key, records, row_hash, run_context
 
-from medallion_ibis.pipelines.crm_erp import PIPELINE, gold
-from medallion_ibis.pipelines.crm_erp.sources import (
+from medallion_ibis.examples.crm_erp import PIPELINE, gold
+from medallion_ibis.examples.crm_erp.sources import (
     CUSTOMERS,
     ERP_CATEGORIES,
     ERP_CUSTOMERS,

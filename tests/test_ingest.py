@@ -21,7 +21,7 @@ from retail_fixtures import (
 
 from medallion_ibis.cli import main
 from medallion_ibis.errors import InputFileError
-from medallion_ibis.pipelines.retail.sources import CUSTOMERS, PRODUCTS, SALES
+from medallion_ibis.examples.retail.sources import CUSTOMERS, PRODUCTS, SALES
 from medallion_ibis.runner import BuildResult
 
 FIELD_SEPARATOR = "\x1f"

@@ -24,7 +24,7 @@ from medallion_ibis.backends.postgres import PostgresWarehouse
 from medallion_ibis.cli import main
 from medallion_ibis.config import BackendName
 from medallion_ibis.errors import BackendUnavailable, ModelFailed
-from medallion_ibis.pipelines.retail import PIPELINE
+from medallion_ibis.examples.retail import PIPELINE
 from medallion_ibis.runner import BuildResult
 
 TABLES = [

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from retail_fixtures import table_records, write_seeds
 from stand_ins import Row
 
-from medallion_ibis.pipelines.retail.sources import CUSTOMERS, PRODUCTS, SALES
+from medallion_ibis.examples.retail.sources import CUSTOMERS, PRODUCTS, SALES
 
 AS_OF = date(2024, 3, 31)
 INTEGER = re.compile(r"[+-]?[0-9]{1,18}")

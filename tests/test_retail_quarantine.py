@@ -14,8 +14,8 @@ from helpers import build_into, connect
 from retail_fixtures import table_records, write_seeds
 from stand_ins import Row, bronze, records, run_context
 
-from medallion_ibis.pipelines.retail import silver
-from medallion_ibis.pipelines.retail.sources import CUSTOMERS, PRODUCTS, SALES
+from medallion_ibis.examples.retail import silver
+from medallion_ibis.examples.retail.sources import CUSTOMERS, PRODUCTS, SALES
 from medallion_ibis.quarantine import QUARANTINE_COLUMNS
 from medallion_ibis.runner import BuildResult
 

@@ -18,8 +18,8 @@ from helpers import build_into, connect
 from retail_fixtures import table_records, write_seeds
 from stand_ins import Row, bronze, by_key, records, run_context
 
-from medallion_ibis.pipelines.retail import PIPELINE, gold, silver
-from medallion_ibis.pipelines.retail.sources import CUSTOMERS, PRODUCTS, SALES
+from medallion_ibis.examples.retail import PIPELINE, gold, silver
+from medallion_ibis.examples.retail.sources import CUSTOMERS, PRODUCTS, SALES
 from medallion_ibis.runner import BuildResult
 
 D = Decimal

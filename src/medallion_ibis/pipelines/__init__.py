@@ -1,9 +1,9 @@
 """The pipelines that ship with medallion-ibis, by name."""
 
 from medallion_ibis.errors import ConfigurationError
+from medallion_ibis.examples.crm_erp import PIPELINE as CRM_ERP
+from medallion_ibis.examples.retail import PIPELINE as RETAIL
 from medallion_ibis.model import Pipeline
-from medallion_ibis.pipelines.crm_erp import PIPELINE as CRM_ERP
-from medallion_ibis.pipelines.retail import PIPELINE as RETAIL
 
 PIPELINES: dict[str, Pipeline] = {pipeline.name: pipeline for pipeline in (RETAIL, CRM_ERP)}
 

@@ -8,9 +8,9 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from medallion_ibis.examples.retail import contracts
+from medallion_ibis.examples.retail.sources import PIPELINE
 from medallion_ibis.model import RunContext
-from medallion_ibis.pipelines.retail import contracts
-from medallion_ibis.pipelines.retail.sources import PIPELINE
 from medallion_ibis.portable import MONEY, days_between, round_half_away, safe_divide
 
 SILVER_SALES = "silver_sales_cleaned"

@@ -3,7 +3,7 @@
 Importing the package registers its models on ``PIPELINE``.
 """
 
-from medallion_ibis.pipelines.retail import gold, silver
-from medallion_ibis.pipelines.retail.sources import PIPELINE
+from medallion_ibis.examples.retail import gold, silver
+from medallion_ibis.examples.retail.sources import PIPELINE
 
 __all__ = ["PIPELINE", "gold", "silver"]

@@ -10,9 +10,9 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from medallion_ibis.examples.crm_erp import contracts
+from medallion_ibis.examples.crm_erp.sources import PIPELINE
 from medallion_ibis.model import RunContext
-from medallion_ibis.pipelines.crm_erp import contracts
-from medallion_ibis.pipelines.crm_erp.sources import PIPELINE
 from medallion_ibis.portable import MONEY, days_between, md5
 
 SILVER_CUSTOMERS = "customers"

@@ -15,10 +15,8 @@ import ibis
 import ibis.expr.types as ir
 
 from medallion_ibis.contracts import QUARANTINE, conform
-from medallion_ibis.ingest import with_lineage
-from medallion_ibis.model import AsOfRule, RunContext
-from medallion_ibis.pipelines.crm_erp import contracts
-from medallion_ibis.pipelines.crm_erp.sources import (
+from medallion_ibis.examples.crm_erp import contracts
+from medallion_ibis.examples.crm_erp.sources import (
     CUSTOMERS,
     ERP_CATEGORIES,
     ERP_CUSTOMERS,
@@ -27,6 +25,8 @@ from medallion_ibis.pipelines.crm_erp.sources import (
     PRODUCTS,
     SALES,
 )
+from medallion_ibis.ingest import with_lineage
+from medallion_ibis.model import AsOfRule, RunContext
 from medallion_ibis.portable import (
     MONEY,
     add_days,

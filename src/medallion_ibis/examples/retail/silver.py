@@ -7,10 +7,10 @@ import ibis.expr.types as ir
 from ibis import _
 
 from medallion_ibis.contracts import conform
+from medallion_ibis.examples.retail import contracts
+from medallion_ibis.examples.retail.sources import CUSTOMERS, PIPELINE, PRODUCTS, SALES
 from medallion_ibis.ingest import with_lineage
 from medallion_ibis.model import AsOfRule, RunContext
-from medallion_ibis.pipelines.retail import contracts
-from medallion_ibis.pipelines.retail.sources import CUSTOMERS, PIPELINE, PRODUCTS, SALES
 from medallion_ibis.portable import (
     MONEY,
     clean_text,

@@ -1,0 +1,1 @@
+"""The example pipelines that ship with medallion-ibis, written with its public API."""
