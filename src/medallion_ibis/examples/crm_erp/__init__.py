@@ -3,7 +3,7 @@
 Importing the package registers its models on ``PIPELINE``.
 """
 
-from medallion_ibis.examples.crm_erp import gold, silver
-from medallion_ibis.examples.crm_erp.sources import PIPELINE
+from . import gold, silver
+from .sources import PIPELINE
 
 __all__ = ["PIPELINE", "gold", "silver"]

@@ -5,7 +5,7 @@ The quarantine table's contract is shared by every pipeline (``medallion_ibis.co
 
 import pandera.ibis as pa
 
-from medallion_ibis.contracts import DATE, FLAG, INT, MONEY, STAMP, TEXT, column, table
+from medallion_ibis import DATE, FLAG, INT, MONEY, STAMP, TEXT, column, table
 
 NOT_AVAILABLE = "n/a"
 MARITAL_STATUSES = ("Single", "Married", NOT_AVAILABLE)

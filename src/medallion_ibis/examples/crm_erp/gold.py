@@ -10,10 +10,10 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
-from medallion_ibis.examples.crm_erp import contracts
-from medallion_ibis.examples.crm_erp.sources import PIPELINE
-from medallion_ibis.model import RunContext
-from medallion_ibis.portable import MONEY, days_between, md5
+from medallion_ibis import MONEY, RunContext, days_between, md5
+
+from . import contracts
+from .sources import PIPELINE
 
 SILVER_CUSTOMERS = "customers"
 SILVER_PRODUCTS = "products"

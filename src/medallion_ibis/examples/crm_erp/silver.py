@@ -14,23 +14,15 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
-from medallion_ibis.contracts import QUARANTINE, conform
-from medallion_ibis.examples.crm_erp import contracts
-from medallion_ibis.examples.crm_erp.sources import (
-    CUSTOMERS,
-    ERP_CATEGORIES,
-    ERP_CUSTOMERS,
-    ERP_LOCATIONS,
-    PIPELINE,
-    PRODUCTS,
-    SALES,
-)
-from medallion_ibis.ingest import with_lineage
-from medallion_ibis.model import AsOfRule, RunContext
-from medallion_ibis.portable import (
+from medallion_ibis import (
     MONEY,
+    QUARANTINE,
+    AsOfRule,
+    KeyScreen,
+    RunContext,
     add_days,
     clean_text,
+    conform,
     parse_compact_date,
     parse_decimal,
     parse_int,
@@ -39,8 +31,19 @@ from medallion_ibis.portable import (
     round_half_away,
     safe_divide,
     upper_text,
+    with_lineage,
 )
-from medallion_ibis.quarantine import KeyScreen
+
+from . import contracts
+from .sources import (
+    CUSTOMERS,
+    ERP_CATEGORIES,
+    ERP_CUSTOMERS,
+    ERP_LOCATIONS,
+    PIPELINE,
+    PRODUCTS,
+    SALES,
+)
 
 NOT_AVAILABLE = contracts.NOT_AVAILABLE
 """The label for a coded attribute that is missing or not one of the known codes."""

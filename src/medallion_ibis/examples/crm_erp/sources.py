@@ -1,6 +1,6 @@
 """The CRM/ERP pipeline's input files: the public sample's exports, names and headers as-is."""
 
-from medallion_ibis.model import Pipeline, Source
+from medallion_ibis import Pipeline, Source
 
 CRM = "crm"
 ERP = "erp"

@@ -1,6 +1,6 @@
 """Retail data contracts: what every silver and gold table promises its readers."""
 
-from medallion_ibis.contracts import (
+from medallion_ibis import (
     DATE,
     FLAG,
     INT,

@@ -8,10 +8,10 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
-from medallion_ibis.examples.retail import contracts
-from medallion_ibis.examples.retail.sources import PIPELINE
-from medallion_ibis.model import RunContext
-from medallion_ibis.portable import MONEY, days_between, round_half_away, safe_divide
+from medallion_ibis import MONEY, RunContext, days_between, round_half_away, safe_divide
+
+from . import contracts
+from .sources import PIPELINE
 
 SILVER_SALES = "silver_sales_cleaned"
 SILVER_CUSTOMERS = "silver_customers_cleaned"

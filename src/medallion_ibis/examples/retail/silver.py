@@ -6,14 +6,13 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
-from medallion_ibis.contracts import conform
-from medallion_ibis.examples.retail import contracts
-from medallion_ibis.examples.retail.sources import CUSTOMERS, PIPELINE, PRODUCTS, SALES
-from medallion_ibis.ingest import with_lineage
-from medallion_ibis.model import AsOfRule, RunContext
-from medallion_ibis.portable import (
+from medallion_ibis import (
     MONEY,
+    AsOfRule,
+    KeyScreen,
+    RunContext,
     clean_text,
+    conform,
     days_between,
     non_negative_or_null,
     non_negative_or_zero,
@@ -25,8 +24,11 @@ from medallion_ibis.portable import (
     safe_divide,
     title_case,
     upper_text,
+    with_lineage,
 )
-from medallion_ibis.quarantine import KeyScreen
+
+from . import contracts
+from .sources import CUSTOMERS, PIPELINE, PRODUCTS, SALES
 
 EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+[.][^@\s]+$"
 

@@ -1,6 +1,6 @@
 """The retail pipeline's input files: the interface its users export to."""
 
-from medallion_ibis.model import Pipeline, Source
+from medallion_ibis import Pipeline, Source
 
 SOURCE_SYSTEM = "retail_pos"
 
