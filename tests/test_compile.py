@@ -14,9 +14,10 @@ from click.testing import CliRunner
 from medallion_ibis.cli import main
 from medallion_ibis.compile import COMPILERS, compile_model
 from medallion_ibis.errors import ConfigurationError
-from medallion_ibis.pipelines import PIPELINES
+from medallion_ibis.project import installed_pipelines
 
 AS_OF = date(2024, 1, 19)
+PIPELINES = installed_pipelines()
 MODELS = [
     f"{pipeline.name}.{model}" for pipeline in PIPELINES.values() for model in pipeline.models
 ]
@@ -42,7 +43,7 @@ def test_the_retail_pipeline_registers_its_seven_models() -> None:
 @pytest.mark.parametrize("dialect", sorted(COMPILERS))
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_compiles(model: str, dialect: str) -> None:
-    sql = compile_model(model, dialect, AS_OF)
+    sql = compile_model(model, dialect, AS_OF, PIPELINES.values())
     assert sql.lstrip().upper().startswith(("SELECT", "WITH"))
     pipeline, _, name = model.partition(".")
     for upstream in PIPELINES[pipeline].models[name].inputs:
@@ -53,7 +54,9 @@ def test_every_model_compiles(model: str, dialect: str) -> None:
 def test_only_models_with_days_since_rules_depend_on_the_as_of_date(dialect: str) -> None:
     def differs(model: str) -> bool:
         name = f"retail.{model}"
-        return compile_model(name, dialect, AS_OF) != compile_model(name, dialect, date(2024, 2, 1))
+        return compile_model(name, dialect, AS_OF, PIPELINES.values()) != compile_model(
+            name, dialect, date(2024, 2, 1), PIPELINES.values()
+        )
 
     # _gold_created_at also follows the run, so gold tables differ in any case; silver must not
     assert differs("silver_customers_cleaned")
@@ -63,7 +66,7 @@ def test_only_models_with_days_since_rules_depend_on_the_as_of_date(dialect: str
 
 def test_an_unknown_model_is_a_configuration_error_listing_the_known_ones() -> None:
     with pytest.raises(ConfigurationError, match=r"retail\.gold_product_performance"):
-        compile_model("gold_nonexistent", "duckdb", AS_OF)
+        compile_model("gold_nonexistent", "duckdb", AS_OF, PIPELINES.values())
 
 
 @pytest.fixture
@@ -89,7 +92,10 @@ def test_cli_compile_prints_the_sql(cli_env: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     assert (
         result.output
-        == compile_model("retail.gold_customer_lifetime_value", "postgres", AS_OF) + "\n"
+        == compile_model(
+            "retail.gold_customer_lifetime_value", "postgres", AS_OF, PIPELINES.values()
+        )
+        + "\n"
     )
     assert '"silver"."silver_sales_cleaned"' in result.output
 

@@ -142,8 +142,14 @@ def revenue_of_501(target: Target, table_name: str) -> Any:
         con.disconnect()
 
 
-def failing_transform(*tables: ir.Table, run: Any) -> ir.Table:
-    raise RuntimeError("the engine fell over")
+def failing_in_the_engine(original: Any) -> Any:
+    """Builds a valid expression (the project check passes) that the engine cannot run."""
+
+    def transform(*tables: ir.Table, run: Any) -> ir.Table:
+        result: ir.Table = original(*tables, run=run)
+        return result.mutate(product_id=ibis.literal("not a number").cast("int64"))
+
+    return transform
 
 
 def contract_breaking(original: Any) -> Any:
@@ -160,7 +166,8 @@ def test_a_failed_build_leaves_the_published_tables_exactly_as_they_were(
 ) -> None:
     target, second_seeds, before = published
     last = PIPELINE.models["gold_product_performance"]  # built last, after everything else
-    broken = failing_transform if failure == "engine error" else contract_breaking(last.transform)
+    breaking = failing_in_the_engine if failure == "engine error" else contract_breaking
+    broken = breaking(last.transform)
     monkeypatch.setitem(PIPELINE.models, last.name, dataclasses.replace(last, transform=broken))
 
     with pytest.raises(ModelFailed) as raised:

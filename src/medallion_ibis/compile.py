@@ -1,21 +1,27 @@
-"""A model's SQL for a dialect, without connecting to any database.
+"""Models as expressions over stand-ins, and their SQL for a dialect, without a database.
 
-Inputs are stood in for by unbound tables carrying the upstream schemas, so compiling needs
-no data; the dialect's compiler raises on anything it cannot express, which makes "every
-model compiles for every engine" a cheap test.
+Inputs are stood in for by unbound tables carrying the upstream schemas, so building a model's
+expression needs no data. That serves two jobs: ``compile`` prints a model's SQL (the
+dialect's compiler raises on anything it cannot express, which makes "every model compiles for
+every engine" a cheap test), and a project is checked before any database work by building
+every model this way (``project.validate_pipelines``).
 """
 
+import traceback
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 from ibis.backends.sql.compilers import DuckDBCompiler, PostgresCompiler
 from ibis.backends.sql.compilers.base import SQLGlotCompiler
 
+from medallion_ibis.dag import build_order
 from medallion_ibis.errors import ConfigurationError
 from medallion_ibis.ingest import LINEAGE_TYPES
-from medallion_ibis.model import Model, Pipeline, RunContext
-from medallion_ibis.pipelines import PIPELINES
+from medallion_ibis.model import Location, Model, Pipeline, RunContext, Source
 
 COMPILERS: dict[str, type[SQLGlotCompiler]] = {
     "duckdb": DuckDBCompiler,
@@ -23,16 +29,17 @@ COMPILERS: dict[str, type[SQLGlotCompiler]] = {
 }
 
 
-def find_model(name: str) -> tuple[Pipeline, Model]:
+def find_model(name: str, pipelines: Iterable[Pipeline]) -> tuple[Pipeline, Model]:
     """A model by ``name`` or ``pipeline.name`` (needed for names two pipelines share)."""
+    loaded = list(pipelines)
     pipeline_name, _, model_name = name.rpartition(".")
     matches = [
         (pipeline, pipeline.models[model_name])
-        for pipeline in PIPELINES.values()
+        for pipeline in loaded
         if model_name in pipeline.models and pipeline_name in ("", pipeline.name)
     ]
     if not matches:
-        known = sorted(f"{p.name}.{m}" for p in PIPELINES.values() for m in p.models)
+        known = sorted(f"{p.name}.{m}" for p in loaded for m in p.models)
         raise ConfigurationError(f"no model named {name!r}; known models: {', '.join(known)}")
     if len(matches) > 1:
         options = ", ".join(f"{pipeline.name}.{model.name}" for pipeline, model in matches)
@@ -40,36 +47,77 @@ def find_model(name: str) -> tuple[Pipeline, Model]:
     return matches[0]
 
 
-def model_expression(pipeline: Pipeline, model: Model, as_of: date) -> ir.Table:
-    """The model over unbound stand-ins for its inputs, named like the published tables."""
+def source_stand_in(source: Source) -> ir.Table:
+    """An unbound bronze table: every source column as text, plus the lineage columns."""
+    columns = dict.fromkeys(source.columns, "string")
+    return ibis.table({**columns, **LINEAGE_TYPES}, name=source.table, database="bronze")
+
+
+def user_code_location(error: BaseException, model: Model) -> Location:
+    """The innermost frame of ``error`` in the model's own folder (the user's code), else
+    the model's declaration."""
+    folder = Path(model.defined_at.file).parent
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if Path(frame.filename).parent == folder and frame.lineno is not None
+    ]
+    if not frames:
+        return model.defined_at
+    return Location(frames[-1].filename, frames[-1].lineno or 0)
+
+
+@contextmanager
+def building(pipeline: Pipeline, model: Model) -> Iterator[None]:
+    """A model function that raises while building its expression is the user's mistake:
+    one sentence naming their file and line, not a traceback."""
+    try:
+        yield
+    except ConfigurationError:
+        raise
+    except Exception as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ConfigurationError(
+            f"{user_code_location(error, model)}: model {pipeline.name}.{model.name} raised "
+            f"{type(error).__name__} while building its expression: {detail}"
+        ) from None
+
+
+def model_expressions(
+    pipeline: Pipeline, as_of: date, *, until: str | None = None
+) -> dict[str, ir.Table]:
+    """Every model's expression (up to ``until``) over stand-ins named like the published
+    tables, in build order."""
     run = RunContext(
         run_id="compile", started_at=datetime.combine(as_of, datetime.min.time()), as_of=as_of
     )
-    tables: dict[str, ir.Table] = {}
+    expressions: dict[str, ir.Table] = {}
 
     def stand_in(name: str) -> ir.Table:
-        if name not in tables:
-            if name in pipeline.models:
-                upstream = pipeline.models[name]
-                schema = expression_of(upstream).schema()
-                tables[name] = ibis.table(schema, name=name, database=upstream.layer)
-            else:
-                source = pipeline.source(name)
-                columns = dict.fromkeys(source.columns, "string")
-                tables[name] = ibis.table(
-                    {**columns, **LINEAGE_TYPES}, name=name, database="bronze"
-                )
-        return tables[name]
+        if name in pipeline.models:
+            upstream = pipeline.models[name]
+            return ibis.table(expressions[name].schema(), name=name, database=upstream.layer)
+        return source_stand_in(pipeline.source(name))
 
-    def expression_of(target: Model) -> ir.Table:
-        return target.build({name: stand_in(name) for name in target.inputs}, lambda: run)
-
-    return expression_of(model)
+    for model in build_order(pipeline):
+        with building(pipeline, model):
+            expressions[model.name] = model.build(
+                {name: stand_in(name) for name in model.inputs}, lambda: run
+            )
+            expressions[model.name].schema()
+        if model.name == until:
+            break
+    return expressions
 
 
-def compile_model(name: str, dialect: str, as_of: date) -> str:
+def model_expression(pipeline: Pipeline, model: Model, as_of: date) -> ir.Table:
+    """The model over unbound stand-ins for its inputs, named like the published tables."""
+    return model_expressions(pipeline, as_of, until=model.name)[model.name]
+
+
+def compile_model(name: str, dialect: str, as_of: date, pipelines: Iterable[Pipeline]) -> str:
     """The SQL that builds model ``name`` on ``dialect``."""
-    pipeline, model = find_model(name)
+    pipeline, model = find_model(name, pipelines)
     compiler = COMPILERS[dialect]()
     query = compiler.to_sqlglot(model_expression(pipeline, model, as_of))
     return str(query.sql(dialect=compiler.dialect, pretty=True))

@@ -71,10 +71,15 @@ def resolve_settings(
     *,
     environ: Mapping[str, str] | None = None,
     project_dir: Path | None = None,
+    file_settings: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Merge the three sources of settings; keys use the flag spelling (``pg-url``)."""
+    """Merge the three sources of settings; keys use the flag spelling (``pg-url``).
+
+    ``file_settings`` is the project file's layer as ``project.load_project`` read it (from
+    ``medallion.toml`` or ``pyproject.toml``); without it, ``project_dir``'s pyproject is read.
+    """
     layers: list[Mapping[str, Any]] = [
-        _pyproject_settings(project_dir or Path.cwd()),
+        _pyproject_settings(project_dir or Path.cwd()) if file_settings is None else file_settings,
         _env_settings(os.environ if environ is None else environ),
         {key: value for key, value in flags.items() if value not in (None, ())},
     ]

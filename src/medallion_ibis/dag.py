@@ -18,7 +18,8 @@ def build_order(pipeline: Pipeline) -> list[Model]:
         missing = [name for name in model.inputs if name not in known]
         if missing:
             raise ConfigurationError(
-                f"{pipeline.name}.{model.name} reads unknown table(s) {', '.join(missing)}"
+                f"{model.defined_at}: {pipeline.name}.{model.name} reads unknown table(s) "
+                f"{', '.join(missing)}; known: {', '.join(sorted(known))}"
             )
         graph[model.name] = [name for name in model.inputs if name in pipeline.models]
         as_of = pipeline.default_as_of
@@ -28,8 +29,10 @@ def build_order(pipeline: Pipeline) -> list[Model]:
     try:
         sorter.prepare()
     except CycleError as error:
+        cycle: list[str] = error.args[1]
         raise ConfigurationError(
-            f"{pipeline.name} has a dependency cycle: {error.args[1]}"
+            f"{pipeline.models[cycle[0]].defined_at}: {pipeline.name} has a dependency cycle: "
+            f"{' -> '.join(cycle)}"
         ) from None
     declared = list(pipeline.models)
     ordered: list[Model] = []

@@ -5,9 +5,11 @@ function, its inputs and its contract are read together, like a dbt model and it
 """
 
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Literal
 
 import ibis
@@ -16,6 +18,45 @@ import pandera.ibis as pa
 
 Layer = Literal["bronze", "silver", "gold"]
 Transform = Callable[..., ir.Table]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a user's code something was declared, for error messages: ``file:line``."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @classmethod
+    def of_function(cls, function: Callable[..., object]) -> "Location":
+        code = getattr(function, "__code__", None)
+        if code is None:
+            return cls("<unknown>", 0)
+        return cls(code.co_filename, code.co_firstlineno)
+
+
+_ENGINE_ROOM = Path(__file__).parent
+_EXAMPLES = _ENGINE_ROOM / "examples"
+
+
+def _is_user_code(filename: str) -> bool:
+    """Frames of the declaring code: not generated (``<string>``), not this package's engine
+    room; the shipped examples count as user code, since that is what they are."""
+    if filename.startswith("<"):
+        return False
+    path = Path(filename)
+    return not path.is_relative_to(_ENGINE_ROOM) or path.is_relative_to(_EXAMPLES)
+
+
+def caller_location() -> Location:
+    """The first frame outside the package: the line that declared a pipeline or source."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and not _is_user_code(frame.f_code.co_filename):
+        frame = frame.f_back
+    return Location(frame.f_code.co_filename, frame.f_lineno)
 
 
 @dataclass(frozen=True)
@@ -51,6 +92,7 @@ class Source:
     path: str
     columns: tuple[str, ...]
     system: str
+    defined_at: Location = field(default_factory=caller_location, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -65,6 +107,11 @@ class Model:
     description: str
     partition_column: str | None = None
     """Set for tables shared by pipelines (quarantine): a build replaces only its own rows."""
+
+    @property
+    def defined_at(self) -> Location:
+        """Where the model's function is written (its decorator line)."""
+        return Location.of_function(self.transform)
 
     @property
     def needs_run(self) -> bool:
@@ -102,6 +149,7 @@ class Pipeline:
     description: str
     default_as_of: AsOfRule | None = None
     models: dict[str, Model] = field(default_factory=dict)
+    defined_at: Location = field(default_factory=caller_location, compare=False, repr=False)
 
     def model(
         self,

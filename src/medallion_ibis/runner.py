@@ -2,7 +2,7 @@
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -15,7 +15,7 @@ from medallion_ibis.dag import build_order
 from medallion_ibis.errors import ConfigurationError, MedallionError, ModelFailed
 from medallion_ibis.ingest import source_file
 from medallion_ibis.model import Lineage, Model, Pipeline, RunContext, Source
-from medallion_ibis.pipelines import select_pipelines
+from medallion_ibis.project import installed_pipelines, select_pipelines
 from medallion_ibis.quality import check_contract
 from medallion_ibis.redact import redact_text
 
@@ -101,10 +101,18 @@ def new_run_id(started_at: datetime) -> str:
 class Build:
     """One execution of a plan against one warehouse."""
 
-    def __init__(self, settings: Settings, progress: Progress) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        progress: Progress,
+        pipelines: Mapping[str, Pipeline] | None = None,
+    ) -> None:
+        """Build the pipelines ``settings`` name among ``pipelines`` (a project's loaded
+        pipelines; by default every installed one)."""
         self.settings = settings
         self.progress = progress
-        self.steps = plan(select_pipelines(settings.pipelines))
+        loaded = installed_pipelines() if pipelines is None else pipelines
+        self.steps = plan(select_pipelines(loaded, settings.pipelines))
         started_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         self.result = BuildResult(
             run_id=new_run_id(started_at), backend=settings.backend, started_at=started_at
@@ -210,6 +218,10 @@ class Build:
             raise ModelFailed(step.node, f"{type(error).__name__}: {first_line}") from error
 
 
-def build(settings: Settings, progress: Progress | None = None) -> BuildResult:
+def build(
+    settings: Settings,
+    progress: Progress | None = None,
+    pipelines: Mapping[str, Pipeline] | None = None,
+) -> BuildResult:
     """Build and publish the selected pipelines; see ``Build``."""
-    return Build(settings, progress or Progress()).run()
+    return Build(settings, progress or Progress(), pipelines).run()

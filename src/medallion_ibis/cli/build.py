@@ -1,16 +1,14 @@
 """``medallion-ibis build``."""
 
+from pathlib import Path
+
 import click
 from rich.console import Console
 
 from medallion_ibis.cli.errors import reported
-from medallion_ibis.cli.options import as_of_option, backend_option
-from medallion_ibis.cli.progress import ConsoleProgress, print_summary
-from medallion_ibis.config import Settings, resolve_settings
-from medallion_ibis.pipelines import PIPELINES
+from medallion_ibis.cli.options import as_of_option, backend_option, project_dir_option
+from medallion_ibis.config import Settings
 from medallion_ibis.redact import redact_url
-from medallion_ibis.results import write_results
-from medallion_ibis.runner import Build
 
 ALL = "all"
 
@@ -24,13 +22,13 @@ def describe_target(settings: Settings) -> str:
 
 
 @click.command("build")
+@project_dir_option
 @backend_option
 @click.option(
     "--pipeline",
     "pipelines",
     multiple=True,
-    type=click.Choice([*PIPELINES, ALL]),
-    help="Pipeline to build; repeat for several (default: all).",
+    help="Name of a loaded pipeline to build; repeat for several (default: all).",
 )
 @click.option(
     "--seeds",
@@ -52,7 +50,7 @@ def describe_target(settings: Settings) -> str:
 )
 @click.option("--spark-master", default=None, help="Spark master URL (default: local[*]).")
 @click.option("--target-dir", default=None, help="Where run_results.json goes (default: ./target).")
-def build_command(**flags: object) -> None:
+def build_command(project_dir: Path, **flags: object) -> None:
     """Load the sources, build silver and gold, check contracts, publish atomically.
 
     Exit codes: 0 published, 1 a model or contract failed (nothing published),
@@ -62,13 +60,19 @@ def build_command(**flags: object) -> None:
 
         medallion-ibis build --backend postgres --pipeline retail --as-of 2024-12-31
     """
+    from medallion_ibis.cli.progress import ConsoleProgress, print_summary
+    from medallion_ibis.project import load_project
+    from medallion_ibis.results import write_results
+    from medallion_ibis.runner import Build
+
     pipelines = flags.pop("pipelines")
     flags["pipelines"] = () if ALL in pipelines else pipelines  # type: ignore[operator]
     console = Console(highlight=False, soft_wrap=True)
     with reported():
-        settings = resolve_settings({key.replace("_", "-"): value for key, value in flags.items()})
+        project = load_project(project_dir)
+        settings = project.settings({key.replace("_", "-"): value for key, value in flags.items()})
         console.print(f"Building on {describe_target(settings)}")
-        build = Build(settings, ConsoleProgress(console))
+        build = Build(settings, ConsoleProgress(console), project.pipelines)
         try:
             build.run()
         finally:

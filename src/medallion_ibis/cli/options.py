@@ -1,6 +1,7 @@
 """Options shared by several commands, defined once."""
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -27,4 +28,14 @@ def as_of_option(function: F) -> F:
         default=None,
         help="Date that 'days since' rules count to (default: each pipeline's latest valid "
         "transaction date).",
+    )(function)
+
+
+def project_dir_option(function: F) -> F:
+    return click.option(
+        "--project-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help="Folder holding medallion.toml (or pyproject.toml [tool.medallion-ibis]).",
     )(function)
