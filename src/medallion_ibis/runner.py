@@ -2,7 +2,7 @@
 
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -18,6 +18,7 @@ from medallion_ibis.model import Lineage, Model, Pipeline, RunContext, Source
 from medallion_ibis.project import installed_pipelines, select_pipelines
 from medallion_ibis.quality import check_contract
 from medallion_ibis.redact import redact_text
+from medallion_ibis.selection import Node
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ class Step:
     @property
     def staged(self) -> str:
         return staged_name(self.pipeline.name, self.table)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.pipeline.name, self.table)
 
 
 @dataclass
@@ -106,13 +111,19 @@ class Build:
         settings: Settings,
         progress: Progress,
         pipelines: Mapping[str, Pipeline] | None = None,
+        selection: Set[Node] | None = None,
     ) -> None:
         """Build the pipelines ``settings`` name among ``pipelines`` (a project's loaded
-        pipelines; by default every installed one)."""
+        pipelines; by default every installed one), only the ``selection`` when given: its
+        other inputs are read from the published tables."""
         self.settings = settings
         self.progress = progress
         loaded = installed_pipelines() if pipelines is None else pipelines
-        self.steps = plan(select_pipelines(loaded, settings.pipelines))
+        self.steps = [
+            step
+            for step in plan(select_pipelines(loaded, settings.pipelines))
+            if selection is None or Node(*step.key) in selection
+        ]
         started_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         self.result = BuildResult(
             run_id=new_run_id(started_at), backend=settings.backend, started_at=started_at
@@ -143,6 +154,7 @@ class Build:
     def _stage_and_publish(self, warehouse: Warehouse) -> None:
         warehouse.prepare()
         try:
+            self._read_unselected_inputs(warehouse)
             for index, step in enumerate(self.steps, start=1):
                 self._run_step(warehouse, index, step)
             warehouse.publish(
@@ -151,6 +163,37 @@ class Build:
             self.result.published = True
         finally:
             warehouse.discard_staging()
+
+    def _read_unselected_inputs(self, warehouse: Warehouse) -> None:
+        """Tables the selected models read but this run does not build come from the last
+        published build; one that was never published stops the run before any work."""
+        building = {step.key for step in self.steps}
+        never_published: list[str] = []
+        for step in self.steps:
+            if isinstance(step.target, Source):
+                continue
+            pipeline, needed = step.pipeline, list(step.target.inputs)
+            rule = pipeline.default_as_of
+            if step.target.needs_run and self.settings.as_of is None and rule is not None:
+                needed.append(rule.model)
+            for name in needed:
+                key = (pipeline.name, name)
+                if key in building or key in self.tables:
+                    continue
+                model = pipeline.models.get(name)
+                schema = "bronze" if model is None else model.layer
+                table = warehouse.published(schema, name)
+                if table is None:
+                    never_published.append(f"{schema}.{name}")
+                    continue
+                if model is not None and model.partition_column is not None:
+                    table = table.filter(table[model.partition_column] == pipeline.name)
+                self.tables[key] = table
+        if never_published:
+            raise ConfigurationError(
+                f"{', '.join(sorted(set(never_published)))} (read by the selection) has never "
+                "been published; add it to --select or run a full build first"
+            )
 
     def _run_step(self, warehouse: Warehouse, index: int, step: Step) -> None:
         total = len(self.steps)
@@ -222,6 +265,7 @@ def build(
     settings: Settings,
     progress: Progress | None = None,
     pipelines: Mapping[str, Pipeline] | None = None,
+    selection: Set[Node] | None = None,
 ) -> BuildResult:
     """Build and publish the selected pipelines; see ``Build``."""
-    return Build(settings, progress or Progress(), pipelines).run()
+    return Build(settings, progress or Progress(), pipelines, selection).run()

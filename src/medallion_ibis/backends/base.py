@@ -63,6 +63,13 @@ class Warehouse(ABC):
         """A staged table of this run, as an Ibis table."""
         return self.con.table(staged, database=STAGING_SCHEMA)
 
+    def published(self, schema: str, table: str) -> ir.Table | None:
+        """A table an earlier build published, or ``None`` when there is none: a build of a
+        selection reads its unselected inputs from there."""
+        if table not in self.con.list_tables(database=schema):
+            return None
+        return self.con.table(table, database=schema)
+
     @abstractmethod
     def publish(self, publications: Sequence[Publication]) -> None:
         """Swap every staged table into place in one transaction: all or nothing."""

@@ -6,7 +6,12 @@ import click
 from rich.console import Console
 
 from medallion_ibis.cli.errors import reported
-from medallion_ibis.cli.options import as_of_option, backend_option, project_dir_option
+from medallion_ibis.cli.options import (
+    as_of_option,
+    backend_option,
+    project_dir_option,
+    selection_options,
+)
 from medallion_ibis.config import Settings
 from medallion_ibis.redact import redact_url
 
@@ -23,6 +28,7 @@ def describe_target(settings: Settings) -> str:
 
 @click.command("build")
 @project_dir_option
+@selection_options
 @backend_option
 @click.option(
     "--pipeline",
@@ -50,7 +56,9 @@ def describe_target(settings: Settings) -> str:
 )
 @click.option("--spark-master", default=None, help="Spark master URL (default: local[*]).")
 @click.option("--target-dir", default=None, help="Where run_results.json goes (default: ./target).")
-def build_command(project_dir: Path, **flags: object) -> None:
+def build_command(
+    project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], **flags: object
+) -> None:
     """Load the sources, build silver and gold, check contracts, publish atomically.
 
     Exit codes: 0 published, 1 a model or contract failed (nothing published),
@@ -59,11 +67,14 @@ def build_command(project_dir: Path, **flags: object) -> None:
     Example:
 
         medallion-ibis build --backend postgres --pipeline retail --as-of 2024-12-31
+
+        medallion-ibis build --select +gold_customer_lifetime_value --exclude layer:bronze
     """
     from medallion_ibis.cli.progress import ConsoleProgress, print_summary
     from medallion_ibis.project import load_project
     from medallion_ibis.results import write_results
     from medallion_ibis.runner import Build
+    from medallion_ibis.selection import select_nodes
 
     pipelines = flags.pop("pipelines")
     flags["pipelines"] = () if ALL in pipelines else pipelines  # type: ignore[operator]
@@ -72,7 +83,8 @@ def build_command(project_dir: Path, **flags: object) -> None:
         project = load_project(project_dir)
         settings = project.settings({key.replace("_", "-"): value for key, value in flags.items()})
         console.print(f"Building on {describe_target(settings)}")
-        build = Build(settings, ConsoleProgress(console), project.pipelines)
+        selection = select_nodes(project.select(settings.pipelines), select, exclude)
+        build = Build(settings, ConsoleProgress(console), project.pipelines, selection)
         try:
             build.run()
         finally:

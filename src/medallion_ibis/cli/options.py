@@ -39,3 +39,21 @@ def project_dir_option(function: F) -> F:
         show_default=True,
         help="Folder holding medallion.toml (or pyproject.toml [tool.medallion-ibis]).",
     )(function)
+
+
+def selection_options(function: F) -> F:
+    """dbt's ``--select`` / ``--exclude`` (``-s``), repeatable or space-separated."""
+    function = click.option(
+        "--exclude",
+        multiple=True,
+        metavar="SELECTOR",
+        help="Leave out what SELECTOR names; same grammar as --select.",
+    )(function)
+    return click.option(
+        "--select",
+        "-s",
+        multiple=True,
+        metavar="SELECTOR",
+        help="Only these tables: name, +name (and upstream), name+ (and downstream), "
+        "2+name, layer:gold, pipeline:retail, source:bronze_sales. Repeat for a union.",
+    )(function)
