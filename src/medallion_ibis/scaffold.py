@@ -27,6 +27,49 @@ seeds = "seeds"
 duckdb-path = "medallion.duckdb"
 target-dir = "target"
 """
+PYTEST_INI = "[pytest]\npythonpath = .\ntestpaths = tests\n"
+TEST_MODULE = '''\
+"""The {example} pipeline under medallion-ibis's testing kit: real builds on DuckDB.
+
+Run with: pip install pytest hypothesis && pytest
+"""
+
+import csv
+from datetime import date
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from medallion_ibis.testing import assert_conserved, run_pipeline, source_rows
+
+from pipelines.{example} import PIPELINE
+
+SEEDS = Path(__file__).parent.parent / "seeds"
+AS_OF = date(2024, 12, 31)
+
+
+def sample_rows() -> dict[str, list[dict[str, str]]]:
+    """The project's sample source files, as rows in memory."""
+    rows = {{}}
+    for source in PIPELINE.sources:
+        with (SEEDS / source.path).open(newline="", encoding="utf-8") as handle:
+            rows[source.table] = list(csv.DictReader(handle))
+    return rows
+
+
+def test_every_sample_row_lands_in_silver_or_quarantine() -> None:
+    assert_conserved(run_pipeline(PIPELINE, sample_rows(), as_of=AS_OF), PIPELINE)
+
+
+@settings(max_examples=5, deadline=None)  # each example is a whole build
+@given(data=st.data())
+def test_every_generated_row_lands_in_silver_or_quarantine(data: st.DataObject) -> None:
+    rows = {{
+        source.table: data.draw(source_rows(source, max_size=8), label=source.table)
+        for source in PIPELINE.sources
+    }}
+    assert_conserved(run_pipeline(PIPELINE, rows, as_of=AS_OF), PIPELINE)
+'''
 GITIGNORE = "medallion.duckdb\nmedallion.duckdb.*\ntarget/\n__pycache__/\n"
 PACKAGE_DOC = '"""This project\'s pipelines; medallion.toml\'s ``load`` names them."""\n'
 
@@ -50,13 +93,11 @@ def _write_sample_sources(example: str, seeds: Path) -> None:
     writer(seeds / example, sales=SAMPLE_SALES[example], seed=SAMPLE_SEED)
 
 
-def init_project(
-    folder: Path, example: str, *, test_module: str | None = None, force: bool = False
-) -> list[Path]:
+def init_project(folder: Path, example: str, *, force: bool = False) -> list[Path]:
     """Write a project running ``example`` into ``folder``; returns the files written.
 
-    ``test_module`` is the text of ``tests/test_<example>.py``. A folder that is not empty is
-    refused unless ``force``: ``init`` must never overwrite someone's work by accident.
+    A folder that is not empty is refused unless ``force``: ``init`` must never overwrite
+    someone's work by accident.
     """
     if example not in EXAMPLES:
         raise ConfigurationError(f"unknown example {example!r}; choose from {', '.join(EXAMPLES)}")
@@ -72,8 +113,9 @@ def init_project(
             (package / module.name).write_text(module.read_text(encoding="utf-8"), "utf-8")
     (folder / "medallion.toml").write_text(PROJECT_FILE.format(example=example), "utf-8")
     (folder / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
-    if test_module is not None:
-        (folder / "tests").mkdir(exist_ok=True)
-        (folder / "tests" / f"test_{example}.py").write_text(test_module, encoding="utf-8")
+    (folder / "tests").mkdir(exist_ok=True)
+    test_module = folder / "tests" / f"test_{example}.py"
+    test_module.write_text(TEST_MODULE.format(example=example), encoding="utf-8")
+    (folder / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
     _write_sample_sources(example, folder / "seeds")
     return sorted(path for path in folder.rglob("*") if path.is_file())

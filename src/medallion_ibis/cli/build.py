@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from medallion_ibis.cli.errors import reported
 from medallion_ibis.cli.options import (
@@ -70,6 +69,8 @@ def build_command(
 
         medallion-ibis build --select +gold_customer_lifetime_value --exclude layer:bronze
     """
+    from rich.console import Console
+
     from medallion_ibis.cli.progress import ConsoleProgress, print_summary
     from medallion_ibis.project import load_project
     from medallion_ibis.results import write_results

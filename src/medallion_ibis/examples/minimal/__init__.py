@@ -23,6 +23,7 @@ from medallion_ibis import (
     Source,
     column,
     conform,
+    non_negative_or_null,
     parse_decimal,
     parse_int,
     parse_iso_date,
@@ -67,12 +68,13 @@ DAILY_REVENUE = table(
 
 @PIPELINE.model(layer="silver", inputs=(ORDERS.table,), contract=SILVER_ORDERS)
 def silver_orders(bronze_orders: ir.Table) -> ir.Table:
-    """One row per order id: typed, names title-cased; bad amounts and dates become NULL."""
+    """One row per order id: typed, names title-cased; bad or negative amounts and bad dates
+    become NULL."""
     typed = with_lineage(
         ORDER_KEYS.accepted(bronze_orders),
         order_id=parse_int(_.order_id),
         customer=title_case(_.customer),
-        amount=parse_decimal(_.amount),
+        amount=non_negative_or_null(parse_decimal(_.amount)),
         ordered_on=parse_iso_date(_.ordered_on),
     )
     return conform(typed, SILVER_ORDERS)
