@@ -146,7 +146,7 @@ class Pipeline:
 
     name: str
     sources: tuple[Source, ...]
-    description: str
+    description: str = ""
     default_as_of: AsOfRule | None = None
     models: dict[str, Model] = field(default_factory=dict)
     defined_at: Location = field(default_factory=caller_location, compare=False, repr=False)
