@@ -57,9 +57,12 @@ def test_a_project_loads_its_pipelines_by_import_path_without_being_installed(
 def test_relative_paths_in_the_project_file_resolve_against_the_project_folder(
     tmp_path: Path,
 ) -> None:
-    settings = load_project(write_project(tmp_path)).settings({}, environ={})
+    project = load_project(write_project(tmp_path))
+    settings = project.settings({}, environ={})
     assert settings.seeds == tmp_path / "data"
-    assert settings.duckdb_path == Path("medallion.duckdb")
+    assert settings.duckdb_path == tmp_path / "medallion.duckdb"  # a default, also rebased
+    flagged = project.settings({"duckdb-path": "here.duckdb"}, environ={"MEDALLION_SEEDS": "s"})
+    assert (flagged.duckdb_path, flagged.seeds) == (Path("here.duckdb"), Path("s"))
 
 
 def test_pyproject_table_works_like_medallion_toml(tmp_path: Path) -> None:
@@ -78,6 +81,20 @@ def test_two_projects_in_one_process_do_not_share_modules(tmp_path: Path) -> Non
     )
     assert list(first.pipelines) == ["orders"]
     assert list(second.pipelines) == ["sales"]
+
+
+def test_a_regular_package_of_one_project_does_not_shadow_the_next(tmp_path: Path) -> None:
+    first = write_project(tmp_path / "a")
+    (first / "pipelines" / "__init__.py").write_text("")
+    assert list(load_project(first).pipelines) == ["orders"]
+    second = write_project(
+        tmp_path / "b",
+        ORDERS.replace('Pipeline("orders"', 'Pipeline("sales"'),
+        "pipelines.orders:PIPELINE",
+    )
+    (second / "pipelines" / "orders.py").rename(second / "pipelines" / "sales.py")
+    (second / "medallion.toml").write_text('load = ["pipelines.sales:PIPELINE"]\n')
+    assert list(load_project(second).pipelines) == ["sales"]
 
 
 def test_without_load_every_registered_pipeline_is_loaded(tmp_path: Path) -> None:
@@ -187,13 +204,46 @@ def test_a_model_that_raises_while_building_names_the_raising_line(tmp_path: Pat
     assert "model orders.silver_orders raised" in message
 
 
-def test_the_cli_reports_user_mistakes_with_exit_code_2_and_no_traceback(tmp_path: Path) -> None:
-    write_project(tmp_path, ORDERS + "\nVALUE = 1 / 0\n")
-    for command in (["build"], ["compile", "silver_orders"]):
-        result = CliRunner().invoke(main, [*command, "--project-dir", str(tmp_path)])
-        assert result.exit_code == 2, result.output
-        assert "orders.py:" in result.output
-        assert "Traceback" not in result.output
+MISTAKES = {
+    "import fails": (ORDERS + "\nVALUE = 1 / 0\n", "VALUE = 1 / 0"),
+    "unknown input": (
+        ORDERS.replace("inputs=(ORDERS.table,)", 'inputs=("bronze_order",)'),
+        "@PIPELINE.model",
+    ),
+    "cycle": (ORDERS + CYCLE, '@PIPELINE.model(layer="gold", inputs=("gold_b",))'),
+    "contract column": (
+        ORDERS.replace('{"order_id": column(INT)}', '{"order_nr": column(INT)}'),
+        "@PIPELINE.model",
+    ),
+    "model raises": (ORDERS.replace("select(order_id=", "select(x=_.nope, order_id="), "_.nope"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(MISTAKES))
+@pytest.mark.parametrize("command", [["ls"], ["compile", "silver_orders"], ["build"]])
+def test_the_cli_reports_user_mistakes_with_exit_code_2_file_and_line(
+    tmp_path: Path, mistake: str, command: list[str]
+) -> None:
+    module, marker = MISTAKES[mistake]
+    write_project(tmp_path, module)
+    path = tmp_path / "pipelines" / "orders.py"
+    result = CliRunner().invoke(main, [*command, "--project-dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert f"{path}:{line_of(path, marker)}:" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "medallion.duckdb").exists()
+
+
+def test_two_pipelines_with_one_name_stop_the_cli_too(tmp_path: Path) -> None:
+    write_project(tmp_path)
+    (tmp_path / "pipelines" / "copy.py").write_text(textwrap.dedent(ORDERS))
+    (tmp_path / "medallion.toml").write_text(
+        'load = ["pipelines.orders:PIPELINE", "pipelines.copy:PIPELINE"]\n'
+    )
+    result = CliRunner().invoke(main, ["ls", "--project-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "copy.py:" in result.output
+    assert "a second pipeline is named 'orders'" in result.output
 
 
 def test_pipeline_accepts_any_loaded_name_and_refuses_others(tmp_path: Path) -> None:

@@ -31,8 +31,9 @@ PYPROJECT_FILE = "pyproject.toml"
 PYPROJECT_TABLE = "medallion-ibis"
 ENTRY_POINT_GROUP = "medallion_ibis.pipelines"
 PATH_SETTINGS = ("seeds", "duckdb-path", "spark-warehouse", "target-dir")
-"""Settings naming files or folders: relative values in a project file resolve against the
-project folder, so ``--project-dir`` works from anywhere."""
+"""Settings naming files or folders: relative values in a project file, and their defaults,
+resolve against the project folder, so ``--project-dir`` works from anywhere (flags and
+environment variables stay relative to the current folder)."""
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,13 @@ def read_project_file(root: Path) -> tuple[Path | None, dict[str, Any]]:
 
 
 def rebased(settings: Mapping[str, Any], root: Path) -> dict[str, Any]:
-    """``settings`` with relative paths made relative to ``root`` instead of the cwd."""
+    """``settings``, with the path defaults filled in, relative to ``root`` instead of the
+    current folder."""
+    defaults = Settings()
+    paths = {key: str(getattr(defaults, key.replace("-", "_"))) for key in PATH_SETTINGS}
     return {
         key: root / value if key in PATH_SETTINGS and isinstance(value, str) else value
-        for key, value in settings.items()
+        for key, value in {**paths, **settings}.items()
     }
 
 
@@ -163,10 +167,7 @@ def _import_pipeline(root: Path | None, spec: str, where: str) -> Pipeline:
     module_name, _, attribute = spec.partition(":")
     if root is not None:
         _forget_other_projects(module_name, root)
-        folder = str(root.resolve())
-        if folder in sys.path:
-            sys.path.remove(folder)
-        sys.path.insert(0, folder)
+        _put_first_on_sys_path(root)
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
@@ -210,6 +211,19 @@ def _import_failed(error: Exception, spec: str, where: str, root: Path | None) -
     return ConfigurationError(
         f"{location}: loading {spec!r} raised {type(error).__name__}: {detail}"
     )
+
+
+_PROJECT_FOLDERS: set[str] = set()
+"""Project folders this process put on ``sys.path``."""
+
+
+def _put_first_on_sys_path(root: Path) -> None:
+    """The project folder first on ``sys.path``, and no other project's: a regular package
+    ``pipelines`` of one project would otherwise shadow another's namespace package."""
+    folder = str(root.resolve())
+    sys.path[:] = [entry for entry in sys.path if entry not in _PROJECT_FOLDERS | {folder}]
+    sys.path.insert(0, folder)
+    _PROJECT_FOLDERS.add(folder)
 
 
 def _forget_other_projects(module_name: str, root: Path) -> None:
