@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stand_ins import Row
 
+from medallion_ibis.examples.crm_erp import PIPELINE
 from medallion_ibis.examples.crm_erp.sources import (
     CUSTOMERS,
     ERP_CATEGORIES,
@@ -24,6 +25,7 @@ from medallion_ibis.examples.crm_erp.sources import (
     PRODUCTS,
     SALES,
 )
+from medallion_ibis.testing import Published, assert_conserved
 
 pytestmark = [
     # noise from ibis 12 on duckdb 1.5 and pandas 3, not from this code
@@ -176,11 +178,14 @@ def test_every_bronze_row_ends_in_exactly_one_of_silver_or_quarantine(
     pipeline.build(export)
     quarantine = pipeline.rows("quarantine")
     assert {row["pipeline"] for row in quarantine} <= {"crm_erp"}
-    for source, model in SILVER_OF.items():
-        in_silver = [row["_row_number"] for row in pipeline.rows(model)]
-        in_quarantine = [row["_row_number"] for row in quarantine if row["source_table"] == source]
+    published: Published = {
+        f"bronze.{source.table}": pipeline.rows(source.table) for source in PIPELINE.sources
+    }
+    published |= {f"{m.layer}.{m.name}": pipeline.rows(m.name) for m in PIPELINE.models.values()}
+    for source in SILVER_OF:
         lines = list(range(2, len(export[source]) + 2))
-        assert sorted(in_silver + in_quarantine) == lines, source
+        assert sorted(row["_row_number"] for row in published[f"bronze.{source}"]) == lines
+    assert_conserved(published, PIPELINE)
 
 
 @given(export=exports())

@@ -1,6 +1,9 @@
 """``init`` writes a project that runs as written; ``ls`` describes every table of a project."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,19 @@ def test_ls_follows_the_selection_and_prints_a_table(minimal: Path) -> None:
         ("crm_erp", "dim_products"),
         ("crm_erp", "fact_sales"),
     }
+
+
+def test_the_test_module_init_writes_passes(tmp_path: Path) -> None:
+    """The kit as a user meets it: pytest run in the new project, on its own pipeline."""
+    assert run("init", str(tmp_path / "shop"), "--example", "minimal").exit_code == 0
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MEDALLION_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path / "shop",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout

@@ -13,11 +13,12 @@ from typing import Any
 
 import ibis
 import pytest
-from helpers import build_into, connect, rows
+from helpers import build_into, connect
 from retail_fixtures import fresh_database, table_records
 from stand_ins import by_key
 
 from medallion_ibis.runner import BuildResult
+from medallion_ibis.testing import assert_same_rows
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 RUN_COLUMNS = ("_gold_created_at", "_loaded_at", "_run_id")
@@ -76,12 +77,13 @@ def assert_same_tables(built: Warehouses, schema: str, table: str) -> None:
     duck = built["duckdb"][1].table(table, database=schema)
     pg = built["postgres"][1].table(table, database=schema)
     assert duck.schema() == pg.schema()
-    duck_rows = rows(built["duckdb"][1], schema, table, drop=RUN_COLUMNS)
-    pg_rows = rows(built["postgres"][1], schema, table, drop=RUN_COLUMNS)
-    assert len(duck_rows) == len(pg_rows)
-    for duck_row, pg_row in zip(duck_rows, pg_rows, strict=True):
-        assert duck_row == pg_row
-        assert [type(value) for value in duck_row] == [type(value) for value in pg_row]
+    name = f"{schema}.{table}"
+    assert_same_rows(
+        {name: table_records(built["duckdb"][1], schema, table)},
+        {name: table_records(built["postgres"][1], schema, table)},
+        float_tolerance=0.0,  # exact: same values of the same types, floats included
+        ignore=RUN_COLUMNS,
+    )
 
 
 @pytest.mark.parametrize(("schema", "table"), TABLES, ids=[t for _, t in TABLES])

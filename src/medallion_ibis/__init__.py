@@ -8,6 +8,7 @@ and everything else in the package is private engine room.
 Example (``my_shop/pipelines/orders.py``)::
 
     import ibis.expr.types as ir
+    from ibis import _
     from medallion_ibis import INT, KeyScreen, Pipeline, Source, column, parse_int, table
 
     ORDERS = Source("bronze_orders", "orders.csv", columns=("order_id", "amount"), system="shop")

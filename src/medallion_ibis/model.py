@@ -86,7 +86,15 @@ class RunContext:
 
 @dataclass(frozen=True)
 class Source:
-    """A CSV file the pipeline reads, landed as a text-only bronze table."""
+    """A CSV file the pipeline reads, landed as a text-only bronze table.
+
+    ``path`` is relative to the seeds folder; ``columns`` is the exact header the file must
+    carry; ``system`` is recorded in every bronze row's ``_source_system``.
+
+    Example::
+
+        ORDERS = Source("bronze_orders", "shop/orders.csv", ("order_id", "amount"), "shop")
+    """
 
     table: str
     path: str
@@ -142,7 +150,19 @@ class AsOfRule:
 
 @dataclass
 class Pipeline:
-    """A named set of sources and models, built and published together."""
+    """A named set of sources and models, built and published together.
+
+    Models are registered with the ``model`` decorator; a project's ``medallion.toml`` names
+    the module attribute holding the pipeline (``load = ["pipelines.orders:PIPELINE"]``).
+
+    Example::
+
+        PIPELINE = Pipeline("orders", sources=(ORDERS,), description="Shop orders.")
+
+        @PIPELINE.model(layer="gold", inputs=("silver_orders",))
+        def gold_daily_revenue(silver_orders: ir.Table, *, run: RunContext) -> ir.Table:
+            return silver_orders.group_by("ordered_on").aggregate(revenue=_.amount.sum())
+    """
 
     name: str
     sources: tuple[Source, ...]
@@ -159,7 +179,13 @@ class Pipeline:
         contract: pa.DataFrameSchema | None = None,
         partition_column: str | None = None,
     ) -> Callable[[Transform], Transform]:
-        """Register the decorated function as a model named after the function."""
+        """Register the decorated function as a model named after the function.
+
+        Its parameters receive the ``inputs`` tables, in order; a keyword-only ``run``
+        parameter receives the ``RunContext``. The ``contract`` (``table(...)``) is checked in
+        the database before anything is published; ``partition_column`` marks a table shared
+        by pipelines (the quarantine), of which a build replaces only its own rows.
+        """
 
         def register(transform: Transform) -> Transform:
             self.models[transform.__name__] = Model(
