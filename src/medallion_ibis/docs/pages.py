@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from html import escape
+from typing import get_args
 
 from medallion_ibis.docs.catalog import PipelineDoc, TableDoc, safe_file_name
 from medallion_ibis.docs.charts import bar_chart
@@ -11,7 +12,9 @@ from medallion_ibis.docs.lineage import ColumnRef, ancestry
 from medallion_ibis.docs.markup import code_block, link, note, page, paragraphs, table
 from medallion_ibis.docs.svg import draw
 from medallion_ibis.docs.warehouse import WarehouseFacts
+from medallion_ibis.model import Layer
 
+LAYERS: tuple[str, ...] = get_args(Layer)
 DIALECT_TITLES = {"duckdb": "DuckDB", "postgres": "PostgreSQL"}
 NO_RUN = (
     "No build to show: there are no run results at {path}. Run `medallion-ibis build`, then "
@@ -83,7 +86,7 @@ def index_page(
                 str(len(t.columns)),
                 _rows(step.rows if (step := step_of(run, doc.name, t)) else None),
             ]
-            for t in doc.tables.values()
+            for t in sorted(doc.tables.values(), key=lambda t: LAYERS.index(t.layer))
         ]
         sections.append(
             f'<section class="pipeline" id="pipeline-{escape(safe_file_name(doc.name))}">'

@@ -78,13 +78,13 @@ def generate_site(
     the site says there is no build to show.
     """
     clock = time.perf_counter()
+    _fresh_folder(site_dir)
     run: RunRecord | None = read_run_results(run_results) if run_results else None
     docs: list[PipelineDoc] = []
     for pipeline in pipelines:
         day = (run.as_of.get(pipeline.name) if run else None) or as_of or date.today()
         docs.append(pipeline_doc(pipeline, day))
     graphs: dict[str, Graph] = {doc.name: pipeline_graph(doc) for doc in docs}
-    _fresh_folder(site_dir)
     _copy_assets(site_dir)
     results_label = str(run_results) if run_results else "(none given)"
     written: list[Path] = []

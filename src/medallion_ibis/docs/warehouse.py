@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import duckdb
 import ibis
 import psycopg
+from ibis import _
 
 from medallion_ibis.config import Settings
 from medallion_ibis.model import Pipeline
@@ -70,7 +71,7 @@ def read_warehouse(con: ibis.BaseBackend, where: str, pipelines: list[Pipeline])
         grouped = (
             quarantine.filter(quarantine.pipeline.isin(names))
             .group_by(list(QUARANTINE_BREAKDOWN))
-            .agg(rows=quarantine.count())
+            .agg(rows=_.count())
             .order_by(list(QUARANTINE_BREAKDOWN))
             .to_pyarrow()
             .to_pylist()

@@ -1,0 +1,278 @@
+"""``medallion-ibis docs``: the site generated from the shipped pipelines and a real build."""
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pandera.ibis as pa
+import pytest
+from click.testing import CliRunner
+from docs_site import broken_links, expected_graph_size
+from helpers import build_into
+
+from medallion_ibis.cli import main
+from medallion_ibis.contracts import INT, TEXT, column, table
+from medallion_ibis.docs import Site, generate_site
+from medallion_ibis.docs.catalog import pipeline_doc
+from medallion_ibis.docs.contract_text import describe_check
+from medallion_ibis.docs.graph import pipeline_graph
+from medallion_ibis.docs.lineage import ColumnRef, ancestry, model_lineage
+from medallion_ibis.docs.warehouse import WarehouseFacts, read_warehouse
+from medallion_ibis.model import Pipeline, Source
+from medallion_ibis.pipelines import PIPELINES
+from medallion_ibis.results import write_results
+from medallion_ibis.runner import BuildResult
+
+AS_OF = date(2024, 12, 31)
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+CLI = "from medallion_ibis.cli import main; main()"
+
+
+@dataclass(frozen=True)
+class Built:
+    site: Site
+    warehouse: Path
+    result: BuildResult
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Both shipped pipelines built from the bundled seeds, and the site generated over it."""
+    folder = tmp_path_factory.mktemp("docs")
+    warehouse = folder / "warehouse.duckdb"
+    result = build_into(SEEDS, pipelines=list(PIPELINES), duckdb_path=warehouse)
+    results = write_results(result, folder / "target")
+    con = ibis.duckdb.connect(str(warehouse), read_only=True)
+    facts = read_warehouse(con, "duckdb (test)", list(PIPELINES.values()))
+    con.disconnect()
+    site = generate_site(
+        list(PIPELINES.values()), folder / "target" / "docs", run_results=results, warehouse=facts
+    )
+    return Built(site, warehouse, result)
+
+
+def page_text(site: Site, relative: str) -> str:
+    return (site.root / relative).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", list(PIPELINES))
+def test_graph_has_a_node_per_file_and_table_and_an_edge_per_input(name: str) -> None:
+    pipeline = PIPELINES[name]
+    graph = pipeline_graph(pipeline_doc(pipeline, AS_OF))
+    assert (len(graph.nodes), len(graph.edges)) == expected_graph_size(pipeline)
+    model_edges = {(up, down) for up, down in graph.edges if not up.startswith("file:")}
+    assert model_edges == {
+        (f"table:{upstream}", f"table:{model.name}")
+        for model in pipeline.models.values()
+        for upstream in model.inputs
+    }
+
+
+def test_gold_revenue_traces_to_the_bronze_quantity_and_price() -> None:
+    doc = pipeline_doc(PIPELINES["retail"], AS_OF)
+    gold = doc.tables["gold_daily_sales_summary"]
+    assert gold.lineage["total_revenue"].inputs == (
+        ColumnRef("silver_sales_cleaned", "total_amount"),
+    )
+    lineages = {name: t.lineage for name, t in doc.tables.items() if t.lineage}
+    traced = ancestry(lineages, ColumnRef("gold_daily_sales_summary", "total_revenue"))
+    assert traced.complete
+    assert {ref for ref in traced.columns if ref.table == "bronze_sales"} == {
+        ColumnRef("bronze_sales", "quantity"),
+        ColumnRef("bronze_sales", "unit_price"),
+    }
+
+
+def test_lineage_keeps_the_sources_own_spelling_of_upper_case_columns() -> None:
+    doc = pipeline_doc(PIPELINES["crm_erp"], AS_OF)
+    assert doc.tables["erp_locations"].lineage["country"].inputs == (
+        ColumnRef("erp_loc_a101", "CNTRY"),
+    )
+
+
+def test_a_column_sqlglot_cannot_follow_is_marked_not_derivable() -> None:
+    origins = model_lineage(
+        "SELECT * FROM bronze.unknown",
+        "duckdb",
+        {"bronze": {}},
+        {"unknown": ("a",)},
+        ("a", "b"),
+    )
+    assert all(not origin.derived for origin in origins.values())
+    assert all(origin.note for origin in origins.values())
+
+
+def test_checks_read_as_the_business_rules_say_them() -> None:
+    assert describe_check(pa.Check.ge(0)) == "≥ 0"
+    assert describe_check(pa.Check.gt(0.5)) == "> 0.5"
+    assert describe_check(pa.Check.isin(["A", "B"])) == "one of: A, B"
+    assert describe_check(pa.Check.str_length(32, 32)) == "length 32"
+    assert describe_check(pa.Check.in_range(1, 5)) == "1 ≤ value ≤ 5"
+
+
+def test_every_table_has_a_page_with_its_columns_and_checks(built: Built) -> None:
+    for pipeline in PIPELINES.values():
+        for table_name in [s.table for s in pipeline.sources] + list(pipeline.models):
+            assert (built.site.root / pipeline.name / f"{table_name}.html").is_file()
+    page = page_text(built.site, "retail/gold_customer_lifetime_value.html")
+    assert 'id="column-customer_segment"' in page
+    assert "one of: Champion, Loyal Customer" in page
+    assert "Compiled SQL for DuckDB" in page
+    assert "Compiled SQL for PostgreSQL" in page
+    assert "def gold_customer_lifetime_value(" in page
+    source_page = page_text(built.site, "crm_erp/erp_loc_a101.html")
+    assert "crm_erp/source_erp/LOC_A101.csv" in source_page
+    assert "<code>CID,CNTRY</code>" in source_page
+    assert "_row_hash" in source_page
+
+
+def test_every_link_of_every_page_resolves(built: Built) -> None:
+    broken = {
+        str(page.relative_to(built.site.root)): problems
+        for page in built.site.root.rglob("*.html")
+        if (problems := broken_links(page, page.read_text(encoding="utf-8")))
+    }
+    assert broken == {}
+
+
+def test_the_site_fetches_nothing_from_the_network(built: Built) -> None:
+    for page in built.site.root.rglob("*.html"):
+        assert not re.search(r"(src|href)=\"(https?:)?//", page.read_text(encoding="utf-8"))
+
+
+def test_quality_page_shows_the_builds_steps_and_quarantine_by_source_and_rule(
+    built: Built,
+) -> None:
+    page = page_text(built.site, "quality.html")
+    for step in built.result.steps:
+        assert step.node in page
+    with duckdb.connect(str(built.warehouse), read_only=True) as con:
+        groups = con.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT pipeline, source_table, rule "
+            "FROM silver.quarantine)"
+        ).fetchone()
+    assert groups is not None
+    assert groups[0] > 0
+    chart = re.search(r'class="chart quarantine"[^>]*data-bars="(\d+)"', page)
+    assert chart is not None
+    assert int(chart.group(1)) == groups[0]
+    assert built.result.run_id in page
+
+
+def test_without_a_build_the_site_says_so(tmp_path: Path) -> None:
+    site = generate_site(
+        [PIPELINES["retail"]],
+        tmp_path / "docs",
+        run_results=tmp_path / "run_results.json",
+        warehouse=WarehouseFacts("duckdb (x.duckdb)", note="no DuckDB file at x.duckdb"),
+    )
+    assert "No build to show" in page_text(site, "index.html")
+    quality = page_text(site, "quality.html")
+    assert "No build to show" in quality
+    assert "no DuckDB file at x.duckdb" in quality
+
+
+def test_a_project_pipeline_gets_the_same_site(tmp_path: Path) -> None:
+    orders = Source(
+        table="raw_orders", path="shop/orders.csv", columns=("id", "amount"), system="shop"
+    )
+    pipeline = Pipeline(name="shop", sources=(orders,), description="A user's own pipeline.")
+    contract = table("orders", {"order_id": column(INT), "amount_text": column(TEXT)})
+
+    @pipeline.model(layer="silver", inputs=("raw_orders",), contract=contract)
+    def orders_clean(raw: ir.Table) -> ir.Table:
+        """Orders with their id parsed."""
+        return raw.select(order_id=raw.id.cast("int64"), amount_text=raw.amount)
+
+    site = generate_site([pipeline], tmp_path / "docs", as_of=AS_OF)
+    page = page_text(site, "shop/orders_clean.html")
+    assert "Orders with their id parsed." in page
+    assert "bronze.raw_orders.id" in page
+    assert (len(pipeline_graph(pipeline_doc(pipeline, AS_OF)).nodes), 3) == (3, 3)
+
+
+def test_generate_refuses_to_empty_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(
+        main, ["docs", "generate", "--target-dir", str(tmp_path), "--no-warehouse"]
+    )
+    assert result.exit_code == 2
+    assert "holds no generated site" in result.output
+    assert (tmp_path / "docs" / "notes.txt").read_text() == "mine"
+
+
+def test_malformed_run_results_are_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "run_results.json").write_text("{not json")
+    result = CliRunner().invoke(
+        main, ["docs", "generate", "--target-dir", str(tmp_path), "--no-warehouse"]
+    )
+    assert result.exit_code == 2
+    assert "run_results.json: not readable run results" in result.output
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def serving(built: Built) -> Iterator[str]:
+    """``medallion-ibis docs serve`` running in its own process on a free port."""
+    port = free_port()
+    target = built.site.root.parent
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            CLI,
+            "docs",
+            "serve",
+            "--target-dir",
+            str(target),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(url, timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None, process.communicate()[0].decode()
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serve_answers_with_the_generated_site(serving: str, built: Built) -> None:
+    with urllib.request.urlopen(f"{serving}/index.html", timeout=5) as response:
+        body = response.read().decode()
+    assert body == page_text(built.site, "index.html")
+    with urllib.request.urlopen(f"{serving}/retail/lineage.svg", timeout=5) as response:
+        assert response.read().decode().startswith("<svg")
+
+
+def test_run_results_written_by_a_build_are_read_back(built: Built) -> None:
+    document = json.loads((built.site.root.parent / "run_results.json").read_text())
+    index = page_text(built.site, "index.html")
+    assert f"run <code>{document['run_id']}</code>" in index
