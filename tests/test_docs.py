@@ -9,7 +9,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -22,17 +22,18 @@ from docs_site import broken_links, expected_graph_size
 from helpers import build_into
 
 from medallion_ibis.cli import main
+from medallion_ibis.config import Settings
 from medallion_ibis.contracts import INT, TEXT, column, table
 from medallion_ibis.docs import Site, generate_site
 from medallion_ibis.docs.catalog import pipeline_doc
 from medallion_ibis.docs.contract_text import describe_check
 from medallion_ibis.docs.graph import pipeline_graph
 from medallion_ibis.docs.lineage import ColumnRef, ancestry, model_lineage
-from medallion_ibis.docs.warehouse import WarehouseFacts, read_warehouse
+from medallion_ibis.docs.warehouse import WarehouseFacts, read_warehouse, warehouse_facts
 from medallion_ibis.model import Pipeline, Source
 from medallion_ibis.pipelines import PIPELINES
 from medallion_ibis.results import write_results
-from medallion_ibis.runner import BuildResult
+from medallion_ibis.runner import BuildResult, StepResult
 
 AS_OF = date(2024, 12, 31)
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -276,3 +277,56 @@ def test_run_results_written_by_a_build_are_read_back(built: Built) -> None:
     document = json.loads((built.site.root.parent / "run_results.json").read_text())
     index = page_text(built.site, "index.html")
     assert f"run <code>{document['run_id']}</code>" in index
+
+
+def test_a_failed_build_shows_the_failed_contract_and_its_message(tmp_path: Path) -> None:
+    result = BuildResult(
+        run_id="20241231T000000Z-failed",
+        backend="duckdb",
+        started_at=datetime(2024, 12, 31),
+        as_of={"retail": AS_OF},
+        steps=[
+            StepResult("bronze.bronze_sales", "success", 10, 0.1),
+            StepResult(
+                "silver.silver_sales_cleaned",
+                "error",
+                None,
+                0.2,
+                "silver.silver_sales_cleaned: contract failed on quantity_valid",
+            ),
+        ],
+    )
+    results = write_results(result, tmp_path)
+    site = generate_site([PIPELINES["retail"]], tmp_path / "docs", run_results=results)
+    quality = page_text(site, "quality.html")
+    assert "nothing published" in quality
+    row = re.search(r"silver\.silver_sales_cleaned</a></td>(.*?)</tr>", quality)
+    assert row is not None
+    assert ">failed<" in row.group(1)
+    assert "contract failed on quantity_valid" in row.group(1)
+    assert "Not part of the last build" in page_text(site, "retail/gold_daily_sales_summary.html")
+
+
+@pytest.mark.postgres
+def test_an_empty_postgres_database_reads_as_no_tables(pg_url: str) -> None:
+    settings = Settings(backend="postgres", pg_url=pg_url)
+    facts = warehouse_facts(settings, list(PIPELINES.values()))
+    assert facts.note == ""
+    assert facts.rows == {}
+    assert facts.quarantine == ()
+
+
+def test_an_unreachable_postgres_is_a_note_without_the_password() -> None:
+    settings = Settings(
+        backend="postgres", pg_url=f"postgresql://etl:s3cret@127.0.0.1:{free_port()}/warehouse"
+    )
+    facts = warehouse_facts(settings, [PIPELINES["retail"]])
+    assert facts.note.startswith("cannot connect")
+    assert "s3cret" not in facts.note + facts.where
+
+
+def test_a_missing_duckdb_file_is_a_note_and_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "absent.duckdb"
+    facts = warehouse_facts(Settings(duckdb_path=path), [PIPELINES["retail"]])
+    assert facts.note == f"no DuckDB file at {path}"
+    assert not path.exists()
