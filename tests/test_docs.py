@@ -330,3 +330,9 @@ def test_a_missing_duckdb_file_is_a_note_and_is_not_created(tmp_path: Path) -> N
     facts = warehouse_facts(Settings(duckdb_path=path), [PIPELINES["retail"]])
     assert facts.note == f"no DuckDB file at {path}"
     assert not path.exists()
+
+
+def test_serve_without_a_generated_site_says_what_to_run(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["docs", "serve", "--target-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "run `medallion-ibis docs generate` first" in result.output

@@ -1,9 +1,11 @@
 """Small HTML building blocks: every text goes through ``html.escape`` here or in the caller."""
 
+import re
 from collections.abc import Iterable
 from html import escape
 
 SITE_TITLE = "medallion-ibis docs"
+_LITERAL = re.compile(r"``(.+?)``")
 
 
 def link(href: str, text: str, css: str = "") -> str:
@@ -12,9 +14,11 @@ def link(href: str, text: str, css: str = "") -> str:
 
 
 def paragraphs(text: str) -> str:
-    """A docstring as paragraphs: blank lines separate them, other line breaks are spaces."""
+    """A docstring as paragraphs: blank lines separate them, other line breaks are spaces,
+    and ``literals`` are shown as code."""
     blocks = [" ".join(block.split()) for block in text.split("\n\n") if block.strip()]
-    return "".join(f"<p>{escape(block)}</p>" for block in blocks)
+    marked = [_LITERAL.sub(r"<code>\1</code>", escape(block)) for block in blocks]
+    return "".join(f"<p>{block}</p>" for block in marked)
 
 
 def table(headers: Iterable[str], rows: Iterable[Iterable[str]], css: str = "") -> str:

@@ -111,26 +111,33 @@ def _refs(refs: Iterable[ColumnRef], doc: PipelineDoc) -> str:
 
 
 def _lineage_cells(doc: PipelineDoc, current: TableDoc, column: str) -> list[str]:
+    """What the column is computed from, and every column further upstream, nearest layer
+    first (a gold column's silver columns, then their bronze columns)."""
     origin = current.lineage.get(column)
     if origin is None:
-        return []
+        return ["", ""]
     if not origin.derived:
         return [f'<span class="underivable">not derivable: {escape(origin.note)}</span>', ""]
     direct = _refs(origin.inputs, doc) or '<span class="muted">no input column</span>'
     models = {name: table.lineage for name, table in doc.tables.items() if table.lineage}
     traced = ancestry(models, ColumnRef(current.name, column))
-    bronze = [ref for ref in traced.columns if doc.tables[ref.table].source is not None]
-    deep = _refs(bronze, doc) or '<span class="muted">no bronze column</span>'
+    further = sorted(
+        set(traced.columns) - set(origin.inputs),
+        key=lambda ref: (-LAYERS.index(doc.tables[ref.table].layer), ref),
+    )
+    upstream = _refs(further, doc) or '<span class="muted">—</span>'
     if not traced.complete:
-        deep += '<br><span class="underivable">(partly: an upstream column is not derivable)</span>'
-    return [direct, deep]
+        upstream += (
+            '<br><span class="underivable">(partly: an upstream column is not derivable)</span>'
+        )
+    return [direct, upstream]
 
 
 def _columns_section(doc: PipelineDoc, current: TableDoc) -> str:
     has_lineage = bool(current.lineage)
     headers = ["column", "type", "contract checks"]
     if has_lineage:
-        headers += ["computed from", "traced to bronze"]
+        headers += ["computed from", "further upstream"]
     rows = []
     for column in current.columns:
         cells = [
