@@ -58,6 +58,8 @@ def generate_command(warehouse: bool, **flags: object) -> None:
             run_results=settings.target_dir / RESULTS_FILE,
             warehouse=facts,
         )
+    if not (settings.target_dir / RESULTS_FILE).is_file():
+        click.echo(f"No run results at {settings.target_dir / RESULTS_FILE}: no build to show.")
     if facts is not None and facts.note:
         click.echo(f"Warehouse {facts.where} not read: {facts.note}")
     click.echo(f"Wrote {len(site.pages)} pages to {site.root} in {site.seconds:.1f}s: {site.index}")

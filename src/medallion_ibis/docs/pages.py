@@ -72,6 +72,12 @@ def run_banner(run: RunRecord | None, results_path: str) -> str:
     )
 
 
+def _lineage_coverage(doc: PipelineDoc) -> str:
+    origins = [origin for table in doc.models for origin in table.lineage.values()]
+    derived = sum(origin.derived for origin in origins)
+    return f"column lineage derived for {derived} of {len(origins)} model columns"
+
+
 def index_page(
     docs: list[PipelineDoc], graphs: dict[str, Graph], run: RunRecord | None, results_path: str
 ) -> str:
@@ -92,7 +98,8 @@ def index_page(
             f'<section class="pipeline" id="pipeline-{escape(safe_file_name(doc.name))}">'
             f"<h2>{escape(doc.name)}</h2>{paragraphs(doc.description)}"
             f'<p class="hint">Hover a table to light up everything upstream and downstream of '
-            f"it; click it to open its page. SQL compiled as of {doc.as_of.isoformat()}.</p>"
+            f"it; click it to open its page. SQL compiled as of {doc.as_of.isoformat()}; "
+            f"{_lineage_coverage(doc)}.</p>"
             f'<div class="graph">{draw(graphs[doc.name])}</div>'
             + table(["table", "layer", "description", "columns", "rows (last build)"], rows)
             + "</section>"
