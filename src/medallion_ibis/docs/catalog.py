@@ -13,7 +13,6 @@ from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dt
-from ibis.backends.sql.compilers import DuckDBCompiler
 
 from medallion_ibis.compile import COMPILERS, expression_sql, model_expression
 from medallion_ibis.dag import build_order
@@ -67,10 +66,6 @@ class TableDoc:
         return tuple(column.name for column in self.columns)
 
     @property
-    def qualified(self) -> str:
-        return f"{self.layer}.{self.name}"
-
-    @property
     def page(self) -> str:
         """The page's path relative to the site root."""
         return f"{safe_file_name(self.pipeline)}/{safe_file_name(self.name)}.html"
@@ -99,7 +94,7 @@ def safe_file_name(name: str) -> str:
 
 
 def _sqlglot_type(dtype: dt.DataType) -> str:
-    return str(DuckDBCompiler.type_mapper.from_ibis(dtype).sql(LINEAGE_DIALECT))
+    return str(COMPILERS[LINEAGE_DIALECT].type_mapper.from_ibis(dtype).sql(LINEAGE_DIALECT))
 
 
 def _source_doc(pipeline: Pipeline, source: Source) -> TableDoc:

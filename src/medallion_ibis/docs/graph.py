@@ -220,6 +220,8 @@ def layout(graph: Graph) -> Layout:
     """Positions for every node: columns left to right, each column centred vertically."""
     slots, chains = _slots(graph, _columns(graph))
     slots = _ordered(slots, chains)
+    if not slots:
+        return Layout({}, (), {}, 0.0, 0.0)
     inner = max(map(_column_height, slots))
     height = BAND_HEADER + inner + 2 * BAND_PADDING
     boxes: dict[str, Box] = {}
