@@ -313,7 +313,7 @@ def test_a_failed_build_shows_the_failed_contract_and_its_message(tmp_path: Path
     assert "nothing published" in quality
     row = re.search(r"silver\.silver_sales_cleaned</a></td>(.*?)</tr>", quality)
     assert row is not None
-    assert ">failed<" in row.group(1)
+    assert ">contract failed<" in row.group(1)
     assert "contract failed on quantity_valid" in row.group(1)
     assert "Not part of the last build" in page_text(site, "retail/gold_daily_sales_summary.html")
 

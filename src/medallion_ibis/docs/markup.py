@@ -22,11 +22,12 @@ def paragraphs(text: str) -> str:
 
 
 def table(headers: Iterable[str], rows: Iterable[Iterable[str]], css: str = "") -> str:
-    """A table whose cells are already HTML."""
+    """A table whose cells are already HTML; without headers it has no heading row."""
     head = "".join(f"<th>{escape(header)}</th>" for header in headers)
+    heading = f"<thead><tr>{head}</tr></thead>" if head else ""
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
     extra = f' class="{escape(css)}"' if css else ""
-    return f"<table{extra}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<table{extra}>{heading}<tbody>{body}</tbody></table>"
 
 
 def code_block(text: str, language: str) -> str:

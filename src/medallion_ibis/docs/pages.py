@@ -41,14 +41,14 @@ def step_of(run: RunRecord | None, pipeline: str, doc: TableDoc) -> StepRecord |
 
 
 def contract_result(doc: TableDoc, step: StepRecord | None) -> str:
-    """What the last build says about the table's contract."""
+    """What the last build checked on the table: a source's header, a model's contract."""
     if doc.source is not None:
         return "header checked" if step is not None and step.status == "success" else "—"
     if not doc.has_contract:
         return "no contract"
     if step is None:
-        return "not run"
-    return "passed" if step.status == "success" else "failed"
+        return "contract not checked"
+    return "contract passed" if step.status == "success" else "contract failed"
 
 
 def _rows(value: int | None) -> str:
@@ -183,7 +183,7 @@ def _last_build(
     else:
         text = (
             f"{step.status}: {_rows(step.rows)} rows in {step.seconds:.2f}s, "
-            f"contract {contract_result(current, step)} (run {run.run_id})."
+            f"{contract_result(current, step)} (run {run.run_id})."
         )
         if step.message:
             text += f" {step.message}"
@@ -200,7 +200,7 @@ def _source_section(current: TableDoc) -> str:
     return (
         "<h2>Source file</h2>"
         + table(
-            ["", ""],
+            [],
             [
                 ["file", f"<code>{escape(source.path)}</code> (under the source folder)"],
                 ["system", escape(source.system)],
@@ -234,7 +234,7 @@ def table_page(
         f'<h1 data-table="{escape(current.name)}">{escape(current.name)} {badges}</h1>',
         paragraphs(current.description),
         table(
-            ["", ""],
+            [],
             [
                 ["reads", _neighbours(doc, current.inputs)],
                 ["read by", _neighbours(doc, current.dependants)],
@@ -334,7 +334,7 @@ def quality_page(
         body.append("<h2>Steps</h2>")
         body.append(
             table(
-                ["table", "status", "rows", "time", "contract", "message"],
+                ["table", "status", "rows", "time", "checks", "message"],
                 _step_rows(docs, run),
                 "steps",
             )
