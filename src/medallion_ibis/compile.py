@@ -115,9 +115,14 @@ def model_expression(pipeline: Pipeline, model: Model, as_of: date) -> ir.Table:
     return model_expressions(pipeline, as_of, until=model.name)[model.name]
 
 
+def expression_sql(expression: ir.Table, dialect: str) -> str:
+    """The SQL of a model expression on ``dialect``, pretty-printed."""
+    compiler = COMPILERS[dialect]()
+    query = compiler.to_sqlglot(expression)
+    return str(query.sql(dialect=compiler.dialect, pretty=True))
+
+
 def compile_model(name: str, dialect: str, as_of: date, pipelines: Iterable[Pipeline]) -> str:
     """The SQL that builds model ``name`` on ``dialect``."""
     pipeline, model = find_model(name, pipelines)
-    compiler = COMPILERS[dialect]()
-    query = compiler.to_sqlglot(model_expression(pipeline, model, as_of))
-    return str(query.sql(dialect=compiler.dialect, pretty=True))
+    return expression_sql(model_expression(pipeline, model, as_of), dialect)

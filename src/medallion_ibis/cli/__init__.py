@@ -5,6 +5,7 @@ import click
 from medallion_ibis import __version__
 from medallion_ibis.cli.build import build_command
 from medallion_ibis.cli.compile import compile_command
+from medallion_ibis.cli.docs import docs_command
 from medallion_ibis.cli.generate import generate_command
 from medallion_ibis.cli.init import init_command
 from medallion_ibis.cli.ls import ls_command
@@ -18,6 +19,7 @@ def main() -> None:
 
 main.add_command(build_command)
 main.add_command(compile_command)
+main.add_command(docs_command)
 main.add_command(generate_command)
 main.add_command(init_command)
 main.add_command(ls_command)

@@ -1,0 +1,94 @@
+"""``medallion-ibis docs generate`` and ``docs serve``."""
+
+from pathlib import Path
+
+import click
+
+from medallion_ibis.cli.errors import reported
+from medallion_ibis.cli.options import backend_option, project_dir_option
+from medallion_ibis.config import resolve_settings
+from medallion_ibis.docs import generate_site, site_server, warehouse_facts
+from medallion_ibis.results import RESULTS_FILE
+
+SITE_FOLDER = "docs"
+
+
+@click.group("docs")
+def docs_command() -> None:
+    """Documentation and lineage you can open in a browser."""
+
+
+@docs_command.command("generate")
+@click.option(
+    "--target-dir",
+    default=None,
+    help="Where run_results.json is and docs/ goes (default: ./target).",
+)
+@click.option(
+    "--pipeline",
+    "pipelines",
+    multiple=True,
+    help="Name of a loaded pipeline to document; repeat for several (default: all).",
+)
+@project_dir_option
+@backend_option
+@click.option("--duckdb-path", default=None, help="DuckDB file to read row counts from.")
+@click.option("--pg-url", default=None, help="PostgreSQL URL to read row counts from.")
+@click.option(
+    "--warehouse/--no-warehouse",
+    default=True,
+    show_default=True,
+    help="Read row counts and quarantine rules from the warehouse when it is reachable.",
+)
+def generate_command(warehouse: bool, project_dir: Path, **flags: object) -> None:
+    """Write a static site to TARGET_DIR/docs: a page per table with its columns, contract
+    checks, SQL and column lineage, a lineage graph per pipeline, and the last build's data
+    quality. It opens from the file system and needs no network.
+
+    Example:
+
+        medallion-ibis docs generate --pipeline retail && xdg-open target/docs/index.html
+    """
+    from medallion_ibis.project import load_project
+
+    with reported():
+        project = load_project(project_dir)
+        settings = project.settings({key.replace("_", "-"): value for key, value in flags.items()})
+        pipelines = project.select(settings.pipelines)
+        facts = warehouse_facts(settings, pipelines) if warehouse else None
+        site = generate_site(
+            pipelines,
+            settings.target_dir / SITE_FOLDER,
+            run_results=settings.target_dir / RESULTS_FILE,
+            warehouse=facts,
+        )
+    if not (settings.target_dir / RESULTS_FILE).is_file():
+        click.echo(f"No run results at {settings.target_dir / RESULTS_FILE}: no build to show.")
+    if facts is not None and facts.note:
+        click.echo(f"Warehouse {facts.where} not read: {facts.note}")
+    click.echo(f"Wrote {len(site.pages)} pages to {site.root} in {site.seconds:.1f}s: {site.index}")
+
+
+@docs_command.command("serve")
+@click.option("--target-dir", default=None, help="Where docs/ was generated (default: ./target).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+def serve_command(target_dir: str | None, port: int) -> None:
+    """Serve the generated site on 127.0.0.1 until interrupted.
+
+    Example:
+
+        medallion-ibis docs serve --port 8080
+    """
+    with reported():
+        settings = resolve_settings({"target-dir": target_dir})
+        server = site_server(settings.target_dir / SITE_FOLDER, port)
+    host, bound = server.server_address[:2]
+    click.echo(
+        f"Serving {settings.target_dir / SITE_FOLDER} on http://{host!s}:{bound} (Ctrl+C stops)"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.server_close()
