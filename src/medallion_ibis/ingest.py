@@ -39,8 +39,15 @@ _EMPTY_LINE = re.compile(rb"\n(?=\r?\n)")
 """A line break followed by an empty line (LF or CRLF files)."""
 _EMPTY_LINE_IN_VALUE = re.compile(r"\n(?=\r?\n)")
 _DUCKDB_CSV_ERROR = re.compile(
-    r"CSV Error on Line: (?P<line>\d+).*?Original Line: (?P<text>.*?)\n(?P<problem>[^\n]*)", re.S
+    r"CSV Error on Line: (?P<line>\d+).*?Original Line: (?P<text>.*?)\n\s*(?P<problem>[^\n]+)"
+    r"\n\s*Possible fixes",
+    re.S,
 )
+MAX_RECORD_BYTES = 2 << 20
+"""DuckDB's default longest record (max_line_size)."""
+CSV_ERRORS = (duckdb.InvalidInputException, duckdb.NotImplementedException)
+"""What DuckDB raises for a file it cannot parse; ``explain_csv_error`` turns them into a
+sentence."""
 
 
 def with_lineage(rows: ir.Table, **columns: ir.Value) -> ir.Table:
@@ -55,9 +62,17 @@ def source_file(seeds: Path, source: Source) -> Path:
     path = seeds / source.path
     if not path.is_file():
         raise InputFileError(f"{path}: file not found (source {source.table} of {source.system})")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), [])
-    found = [name.strip() for name in header]
+    found = _header(path)
+    duplicates = sorted({name for name in found if found.count(name) > 1})
+    if duplicates:
+        raise InputFileError(
+            f"{path}:1: header names {', '.join(repr(n) for n in duplicates)} more than once"
+        )
+    if "" in found:
+        raise InputFileError(
+            f"{path}:1: header has an empty column name (column {found.index('') + 1}); "
+            "a trailing comma on every line?"
+        )
     if found != list(source.columns):
         missing = [name for name in source.columns if name not in found]
         unexpected = [name for name in found if name not in source.columns]
@@ -68,6 +83,27 @@ def source_file(seeds: Path, source: Source) -> Path:
             + ("; same names in another order" if not missing and not unexpected else "")
         )
     return path
+
+
+def _header(path: Path) -> list[str]:
+    """The header's column names; an empty file or one that is not UTF-8 is refused."""
+    with path.open("rb") as handle:
+        first_line = handle.readline()
+    if not first_line:
+        raise InputFileError(f"{path}: empty file (expected a header line)")
+    try:
+        text = first_line.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise _not_utf8(path, 1, first_line, error) from None
+    return [name.strip() for name in next(csv.reader([text]), [])]
+
+
+def _not_utf8(path: Path, line: int, raw: bytes, error: UnicodeDecodeError) -> InputFileError:
+    column = len(raw[: error.start].decode("utf-8", errors="replace")) + 1
+    return InputFileError(
+        f"{path}:{line}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {column}); "
+        "re-export the file as UTF-8"
+    )
 
 
 def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Lineage) -> ir.Table:
@@ -216,9 +252,47 @@ def _empty_lines_inside_values(placed: ir.Table, source: Source) -> Iterator[int
 
 def explain_csv_error(path: Path, error: duckdb.Error) -> InputFileError:
     """Turn DuckDB's multi-paragraph CSV error into one sentence naming file and line."""
-    match = _DUCKDB_CSV_ERROR.search(str(error))
-    if match is None:
-        return InputFileError(f"{path}: cannot be read as CSV: {str(error).splitlines()[0]}")
-    return InputFileError(
-        f"{path}:{match['line']}: {match['problem'].strip()} in line {match['text'].strip()!r}"
-    )
+    message = str(error)
+    match = _DUCKDB_CSV_ERROR.search(message)
+    if match is not None:
+        first_line = match["text"].split("\n", 1)[0].rstrip("\r")
+        shown = first_line if len(first_line) <= 80 else first_line[:77] + "..."
+        problem = match["problem"].strip().rstrip(".")
+        if "unterminated quote" in problem:
+            problem = "a quoted value is not closed properly (unterminated quote)"
+        spanned = match["text"].rstrip("\n").count("\n") + 1
+        if spanned > 1:
+            problem += f" (the record runs over {spanned} lines: an unterminated quote?)"
+        return InputFileError(f"{path}:{match['line']}: {problem} in line {shown!r}")
+    if "full read" in message:
+        line = _first_line_longer_than(path, MAX_RECORD_BYTES)
+        return InputFileError(
+            f"{path}:{line}: a record longer than {MAX_RECORD_BYTES >> 20} MB; an unterminated "
+            "quote, or a value too large for a source file"
+        )
+    mixed = _first_line_ending_unlike_the_first(path)
+    if mixed is not None:
+        return InputFileError(
+            f"{path}:{mixed}: mixed line endings (this line and line 1 end differently, "
+            "CRLF and LF); convert the file to one kind"
+        )
+    return InputFileError(f"{path}: cannot be read as CSV: {message.splitlines()[0]}")
+
+
+def _first_line_longer_than(path: Path, limit: int) -> int | str:
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if len(line) > limit:
+                return number
+    return "?"
+
+
+def _first_line_ending_unlike_the_first(path: Path) -> int | None:
+    with path.open("rb") as handle:
+        lines = iter(handle)
+        first = next(lines, b"")
+        crlf = first.endswith(b"\r\n")
+        for number, line in enumerate(lines, start=2):
+            if line.endswith(b"\n") and line.endswith(b"\r\n") != crlf:
+                return number
+    return None
