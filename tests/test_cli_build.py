@@ -2,6 +2,7 @@
 warnings for settings that are ignored, run_results.json describing the latest invocation,
 progress lines, and ``generate`` writing the folder ``build --seeds`` reads."""
 
+import io
 import json
 import os
 from pathlib import Path
@@ -10,9 +11,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from retail_fixtures import write_seeds
+from rich.console import Console
 
 from medallion_ibis.cli import main
+from medallion_ibis.cli.progress import ConsoleProgress
 from medallion_ibis.pipelines.retail.sources import PRODUCTS, SALES
+from medallion_ibis.runner import StepResult
 
 
 @pytest.fixture
@@ -221,3 +225,16 @@ def test_generate_into_an_unwritable_folder_is_one_sentence(cli: CliRunner) -> N
     assert result.exit_code == 2
     assert "cannot write to /sys/seeds" in result.output
     assert "Traceback" not in result.output
+
+
+def test_on_a_terminal_the_running_step_is_shown_live_and_then_replaced(tmp_path: Path) -> None:
+    output = io.StringIO()
+    console = Console(file=output, force_terminal=True, width=100)
+    progress = ConsoleProgress(console)
+    progress.step_started(1, 2, "bronze.bronze_sales")
+    progress.step_finished(1, 2, StepResult("bronze.bronze_sales", "success", 3, 0.2))
+    text = output.getvalue()
+    assert "1 of 2 bronze.bronze_sales" in text  # the live line, with spinner and clock
+    assert "0:00:00" in text
+    assert "START" not in text
+    assert text.rstrip().endswith("1 of 2 \x1b[32mOK\x1b[0m bronze.bronze_sales 3 rows in 0.20s")
