@@ -11,7 +11,7 @@ from helpers import build_into
 from retail_fixtures import write_seeds
 
 from medallion_ibis.errors import InputFileError
-from medallion_ibis.ingest import read_source
+from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
 from medallion_ibis.pipelines.retail.sources import SALES
 
@@ -52,6 +52,32 @@ def test_crlf_blank_lines_are_counted(tmp_path: Path) -> None:
 def test_a_file_without_blank_lines_keeps_counting_quoted_line_breaks(tmp_path: Path) -> None:
     content = b'key,text\na,"one\ntwo"\nb,2\nc,"x\ny\nz"\nd,4\n'
     assert line_numbers(tmp_path, content) == {"a": 2, "b": 4, "c": 5, "d": 8}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'key,text\na,"1\n\n2"\nb,2\n\nc,3,x\n',
+        b'key,text\n\na,"one\ntwo"\n\n\nc,3,x\nd,4\n',
+    ],
+    ids=["quoted-line-breaks-before", "blank-lines-and-quoted-line-breaks-before"],
+)
+def test_an_error_names_the_physical_line(tmp_path: Path, content: bytes) -> None:
+    """DuckDB's own line number leaves out line breaks inside quoted values."""
+    path = tmp_path / PAIR.path
+    path.write_bytes(content)
+    expected = content.split(b"\n").index(b"c,3,x") + 1
+    with pytest.raises(InputFileError, match=rf"^{path}:{expected}: .* in line 'c,3,x'$"):
+        build_table(path)
+
+
+def build_table(path: Path) -> None:
+    """Land ``path`` as a bronze table on DuckDB, as the DuckDB backend does."""
+    con = ibis.duckdb.connect()
+    try:
+        con.create_table("bronze", read_source(con, path, PAIR, LINEAGE))
+    except CSV_ERRORS as error:
+        raise explain_csv_error(path, error) from None
 
 
 def seeds_with_nul(root: Path) -> Path:

@@ -255,20 +255,23 @@ def explain_csv_error(path: Path, error: duckdb.Error) -> InputFileError:
     message = str(error)
     match = _DUCKDB_CSV_ERROR.search(message)
     if match is not None:
-        first_line = match["text"].split("\n", 1)[0].rstrip("\r")
+        # DuckDB quotes the blank lines before the record too; they are not part of it.
+        record = match["text"].lstrip("\r\n").rstrip("\r\n")
+        first_line = record.split("\n", 1)[0].rstrip("\r")
         shown = first_line if len(first_line) <= 80 else first_line[:77] + "..."
         problem = match["problem"].strip().rstrip(".")
         if "unterminated quote" in problem:
             problem = "a quoted value is not closed properly (unterminated quote)"
-        spanned = match["text"].rstrip("\n").count("\n") + 1
+        spanned = record.count("\n") + 1
         if spanned > 1:
             problem += f" (the record runs over {spanned} lines: an unterminated quote?)"
-        return InputFileError(f"{path}:{match['line']}: {problem} in line {shown!r}")
+        physical = _physical_line(path, int(match["line"]), first_line)
+        return InputFileError(f"{path}:{physical}: {problem} in line {shown!r}")
     if "full read" in message:
-        line = _first_line_longer_than(path, MAX_RECORD_BYTES)
+        long_line = _first_line_longer_than(path, MAX_RECORD_BYTES)
         return InputFileError(
-            f"{path}:{line}: a record longer than {MAX_RECORD_BYTES >> 20} MB; an unterminated "
-            "quote, or a value too large for a source file"
+            f"{path}:{long_line}: a record longer than {MAX_RECORD_BYTES >> 20} MB; an "
+            "unterminated quote, or a value too large for a source file"
         )
     mixed = _first_line_ending_unlike_the_first(path)
     if mixed is not None:
@@ -277,6 +280,21 @@ def explain_csv_error(path: Path, error: duckdb.Error) -> InputFileError:
             "CRLF and LF); convert the file to one kind"
         )
     return InputFileError(f"{path}: cannot be read as CSV: {message.splitlines()[0]}")
+
+
+def _physical_line(path: Path, reported: int, text: str) -> int:
+    """The line DuckDB's report points at, in the file's own numbering.
+
+    DuckDB counts blank lines but not the line breaks inside quoted values, so its number
+    can only fall short of the physical line: the first line from there on that holds the
+    text it quotes is the one.
+    """
+    wanted = text.encode("utf-8")
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number >= reported and line.rstrip(b"\r\n") == wanted:
+                return number
+    return reported
 
 
 def _first_line_longer_than(path: Path, limit: int) -> int | str:
