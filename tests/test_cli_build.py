@@ -172,6 +172,19 @@ def test_an_unknown_pipeline_is_recorded_with_its_reason(
     assert "unknown pipeline retial" in results()["error"]
 
 
+def test_refused_settings_replace_the_last_results_with_the_reason(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    seeds = write_seeds(tmp_path / "seeds")
+    assert build(cli, "--seeds", str(seeds)).exit_code == 0
+    result = build(cli, "--seeds", str(seeds), "--as-of", "20241231")
+    assert result.exit_code == 2
+    document = results()
+    assert document["status"] == "error"
+    assert document["results"] == []
+    assert "--as-of must be a date as YYYY-MM-DD" in document["error"]
+
+
 # ---------------------------------------------------------------------------------------------
 # progress
 

@@ -1,8 +1,10 @@
 """``medallion-ibis build``."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -11,7 +13,8 @@ from rich.markup import escape
 from medallion_ibis.cli.errors import CouldNotRun, reported
 from medallion_ibis.cli.options import as_of_option, backend_option
 from medallion_ibis.cli.progress import ConsoleProgress, print_summary
-from medallion_ibis.config import ALL_PIPELINES, Settings, resolve_settings
+from medallion_ibis.config import ALL_PIPELINES, ENV_PREFIX, Settings, resolve_settings
+from medallion_ibis.errors import ConfigurationError
 from medallion_ibis.pipelines import PIPELINES
 from medallion_ibis.redact import redact_url
 from medallion_ibis.results import RESULTS_FILE, write_results
@@ -68,10 +71,14 @@ def build_command(**flags: object) -> None:
     console = Console(highlight=False, soft_wrap=True)
     warnings = Console(stderr=True, highlight=False, soft_wrap=True)
     with reported():
-        settings = resolve_settings(
-            {key.replace("_", "-"): value for key, value in flags.items()},
-            warn=lambda message: warnings.print(f"[yellow]Warning:[/] {escape(message)}"),
-        )
+        try:
+            settings = resolve_settings(
+                {key.replace("_", "-"): value for key, value in flags.items()},
+                warn=lambda message: warnings.print(f"[yellow]Warning:[/] {escape(message)}"),
+            )
+        except ConfigurationError as error:
+            record_refused_settings(flags, str(error))
+            raise
         where = describe_target(settings)
         console.print(f"Building on {escape(where)}")
         run = BuildRun(settings, where)
@@ -82,6 +89,17 @@ def build_command(**flags: object) -> None:
                 build.run()
             finally:
                 print_summary(console, build.result, where)
+
+
+def record_refused_settings(flags: Mapping[str, object], error: str) -> None:
+    """Settings that could not be resolved still replace the last run's results, in the
+    results folder the flag or variable names (or ./target), when that folder is usable."""
+    folder = flags.get("target_dir") or os.environ.get(ENV_PREFIX + "TARGET_DIR") or "target"
+    started_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    backend = str(flags.get("backend") or os.environ.get(ENV_PREFIX + "BACKEND") or "unknown")
+    result = BuildResult(new_run_id(started_at), backend, started_at)
+    with suppress(OSError):
+        write_results(result, Path(str(folder)), "", error)
 
 
 class BuildRun:
