@@ -80,6 +80,27 @@ def build_table(path: Path) -> None:
         raise explain_csv_error(path, error) from None
 
 
+@pytest.mark.parametrize("backend", ["duckdb", "postgres"])
+def test_a_bad_row_after_blank_lines_is_an_input_error_on_every_engine(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    seeds = write_seeds(tmp_path / "seeds")
+    sales = seeds / SALES.path
+    lines = sales.read_text().splitlines()
+    lines[2] += "\n"
+    lines[4] += ",surplus"
+    sales.write_text("\n".join(lines) + "\n")
+    pg_url = request.getfixturevalue("pg_url") if backend == "postgres" else None
+    with pytest.raises(InputFileError, match=rf"^{sales}:6: .*surplus"):
+        build_into(
+            seeds,
+            pipelines=["retail"],
+            backend="postgres" if backend == "postgres" else "duckdb",
+            duckdb_path=tmp_path / "w.duckdb",
+            pg_url=pg_url,
+        )
+
+
 def seeds_with_nul(root: Path) -> Path:
     """Reference retail files whose sales line 3 carries a NUL byte inside a product name."""
     seeds = write_seeds(root)

@@ -141,7 +141,10 @@ def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Line
     # (row_number counts from 0).
     placed = counted.mutate(__line=counted["__record"] + line_breaks_before + (HEADER_LINES + 1))
     if empty_lines:
-        placed = _shift_past_skipped_lines(placed, source, empty_lines)
+        try:
+            placed = _shift_past_skipped_lines(placed, source, empty_lines)
+        except CSV_ERRORS as error:  # the one query run here, before any backend's
+            raise explain_csv_error(path, error) from None
     else:
         placed = placed.mutate(__skipped=ibis.literal(0, type="int64"))
     return placed.select(
