@@ -70,6 +70,8 @@ class BuildResult:
     backend: str
     started_at: datetime
     as_of: dict[str, date] = field(default_factory=dict)
+    planned: list[str] = field(default_factory=list)
+    """Every step of the plan, by node name, in build order."""
     steps: list[StepResult] = field(default_factory=list)
     published: bool = False
     seconds: float = 0.0
@@ -107,7 +109,10 @@ class Build:
         self.steps = plan(select_pipelines(settings.pipelines))
         started_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         self.result = BuildResult(
-            run_id=new_run_id(started_at), backend=settings.backend, started_at=started_at
+            run_id=new_run_id(started_at),
+            backend=settings.backend,
+            started_at=started_at,
+            planned=[step.node for step in self.steps],
         )
         self.tables: dict[tuple[str, str], ir.Table] = {}
 

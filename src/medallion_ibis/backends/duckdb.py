@@ -15,7 +15,7 @@ from medallion_ibis.backends.base import (
     file_lock,
 )
 from medallion_ibis.errors import BackendUnavailable
-from medallion_ibis.ingest import explain_csv_error, read_source
+from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
 
 
@@ -49,7 +49,7 @@ class DuckDBWarehouse(Warehouse):
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
         try:
             return self.materialize(staged, read_source(self.con, path, source, lineage))
-        except duckdb.InvalidInputException as error:
+        except CSV_ERRORS as error:
             raise explain_csv_error(path, error) from None
 
     def publish(self, publications: Sequence[Publication]) -> None:

@@ -10,14 +10,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import duckdb
 import ibis
 import psycopg
 from psycopg import sql
 
 from medallion_ibis.backends.base import LAYER_SCHEMAS, STAGING_SCHEMA, Publication, Warehouse
 from medallion_ibis.errors import BackendUnavailable
-from medallion_ibis.ingest import explain_csv_error, read_source
+from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
 from medallion_ibis.redact import redact_text, redact_url
 
@@ -69,7 +68,7 @@ class PostgresWarehouse(Warehouse):
             parsed = Path(scratch) / "bronze.csv"
             try:
                 self._reader.to_csv(bronze, parsed, header=False)
-            except duckdb.InvalidInputException as error:
+            except CSV_ERRORS as error:
                 raise explain_csv_error(path, error) from None
             return self._copy_csv(staged, parsed)
 

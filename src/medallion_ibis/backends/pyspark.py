@@ -15,7 +15,6 @@ from contextlib import AbstractContextManager
 from functools import reduce
 from pathlib import Path
 
-import duckdb
 import ibis
 import ibis.expr.types as ir
 from ibis.backends.pyspark.datatypes import PySparkType
@@ -28,7 +27,7 @@ from medallion_ibis.backends.base import (
     Warehouse,
     file_lock,
 )
-from medallion_ibis.ingest import explain_csv_error, read_source
+from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
 
 NEXT_SUFFIX = "__next"
@@ -84,7 +83,7 @@ class SparkWarehouse(Warehouse):
             parsed = Path(scratch) / "bronze.parquet"
             try:
                 self._reader.to_parquet(bronze, parsed)
-            except duckdb.InvalidInputException as error:
+            except CSV_ERRORS as error:
                 raise explain_csv_error(path, error) from None
             rows = self.session.read.parquet(str(parsed))
             rows.write.saveAsTable(_name(STAGING_SCHEMA, staged), format="parquet")
