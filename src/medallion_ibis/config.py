@@ -35,6 +35,13 @@ class Settings:
     spark_warehouse: Path = Path("spark-warehouse")
     spark_master: str = "local[*]"
     target_dir: Path = Path("target")
+    # safety limits (see README, "Configuration")
+    allow_shrink: bool = False
+    """Publish even when a source has lost more than half the rows of the published bronze."""
+    connect_timeout: int = 10
+    """Seconds PostgreSQL has to answer a new connection."""
+    lock_timeout: int = 30
+    """Seconds publishing waits on PostgreSQL for readers to release a published table."""
 
 
 def _pyproject_settings(project_dir: Path) -> Mapping[str, Any]:
@@ -64,6 +71,29 @@ def parse_as_of(value: str | date | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ConfigurationError(f"--as-of must be a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def parse_seconds(name: str, value: object) -> int:
+    """A whole, positive number of seconds (``--connect-timeout``, ``--lock-timeout``)."""
+    try:
+        seconds = int(str(value))
+    except ValueError:
+        seconds = 0
+    if seconds <= 0:
+        raise ConfigurationError(f"--{name} must be a whole number of seconds, got {value!r}")
+    return seconds
+
+
+def parse_flag(name: str, value: object) -> bool:
+    """A yes/no setting: true/false, yes/no, 1/0 (the environment holds only text)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {value!r}")
 
 
 def resolve_settings(
@@ -97,4 +127,7 @@ def resolve_settings(
         spark_warehouse=Path(merged.get("spark-warehouse", "spark-warehouse")),
         spark_master=str(merged.get("spark-master", "local[*]")),
         target_dir=Path(merged.get("target-dir", "target")),
+        allow_shrink=parse_flag("allow-shrink", merged.get("allow-shrink", False)),
+        connect_timeout=parse_seconds("connect-timeout", merged.get("connect-timeout", 10)),
+        lock_timeout=parse_seconds("lock-timeout", merged.get("lock-timeout", 30)),
     )

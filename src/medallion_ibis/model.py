@@ -26,17 +26,30 @@ class Lineage:
     loaded_at: datetime
 
 
-@dataclass(frozen=True)
 class RunContext:
     """Values fixed for one build, so that every model of the run agrees on them.
 
     ``as_of`` replaces the wall clock in every "days since" rule: a rebuild of the same input
-    gives the same gold tables. ``started_at`` stamps every gold row of the run.
+    gives the same gold tables. ``started_at`` stamps every gold row of the run, and its day,
+    ``today``, is the latest date a real record can carry.
+
+    The build settles the as-of date only when a model first reads it, from the model the
+    pipeline's ``AsOfRule`` names; that model may read ``today`` but not ``as_of``.
     """
 
-    run_id: str
-    started_at: datetime
-    as_of: date
+    def __init__(self, run_id: str, started_at: datetime, as_of: date | Callable[[], date]):
+        self.run_id = run_id
+        self.started_at = started_at
+        self._as_of = as_of
+
+    @property
+    def as_of(self) -> date:
+        return self._as_of if isinstance(self._as_of, date) else self._as_of()
+
+    @property
+    def today(self) -> date:
+        """The day the build runs (UTC)."""
+        return self.started_at.date()
 
     def stamp(self) -> ir.TimestampScalar:
         """The run's timestamp as a literal: one value in every gold table of a build."""

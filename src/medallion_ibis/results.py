@@ -23,6 +23,7 @@ def results_document(result: BuildResult) -> dict[str, Any]:
         "status": "success" if result.published else "error",
         "published": result.published,
         "as_of": {name: day.isoformat() for name, day in result.as_of.items()},
+        "notices": result.notices,
         "results": [{**asdict(step), "seconds": round(step.seconds, 3)} for step in result.steps],
     }
 
