@@ -2,6 +2,7 @@
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from medallion_ibis.cli.errors import reported
 from medallion_ibis.cli.options import as_of_option, backend_option
@@ -52,6 +53,25 @@ def describe_target(settings: Settings) -> str:
 )
 @click.option("--spark-master", default=None, help="Spark master URL (default: local[*]).")
 @click.option("--target-dir", default=None, help="Where run_results.json goes (default: ./target).")
+@click.option(
+    "--allow-shrink",
+    is_flag=True,
+    default=None,
+    help="Publish even when a source has fewer than half the rows of the published bronze "
+    "table (default: refuse, exit 1).",
+)
+@click.option(
+    "--connect-timeout",
+    default=None,
+    metavar="SECONDS",
+    help="Seconds PostgreSQL has to answer a new connection (default: 10).",
+)
+@click.option(
+    "--lock-timeout",
+    default=None,
+    metavar="SECONDS",
+    help="Seconds publishing waits on PostgreSQL for readers of a published table (default: 30).",
+)
 def build_command(**flags: object) -> None:
     """Load the sources, build silver and gold, check contracts, publish atomically.
 
@@ -71,6 +91,8 @@ def build_command(**flags: object) -> None:
         build = Build(settings, ConsoleProgress(console))
         try:
             build.run()
+            for notice in build.result.notices:
+                console.print(f"[yellow]Note[/]: {escape(notice)}", highlight=False)
         finally:
             print_summary(console, build.result, describe_target(settings))
             write_results(build.result, settings.target_dir)
