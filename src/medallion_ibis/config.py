@@ -80,7 +80,9 @@ def parse_seconds(name: str, value: object) -> int:
     except ValueError:
         seconds = 0
     if seconds <= 0:
-        raise ConfigurationError(f"--{name} must be a whole number of seconds, got {value!r}")
+        raise ConfigurationError(
+            f"--{name} must be a whole number of seconds above 0, got {value!r}"
+        )
     return seconds
 
 
