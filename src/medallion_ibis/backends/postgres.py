@@ -90,13 +90,21 @@ class PostgresWarehouse(Warehouse):
                 "database (for the bronze, silver, gold and staging schemas) and must own the "
                 "published tables, or be a member of their owner's role"
             )
-        if isinstance(error, psycopg.OperationalError):
+        if self._connection_lost(error):
             return BackendUnavailable(
                 f"lost the connection to PostgreSQL at {redact_url(self.url)} during the build "
                 f"({redact_text(str(error)).strip().splitlines()[0] if str(error) else 'closed'})"
                 "; nothing was published"
             )
         return None
+
+    def _connection_lost(self, error: Exception) -> bool:
+        """The session ended under the build: a dead socket, or an administrator or a server
+        shutdown ending it (SQLSTATE classes 08 and 57P)."""
+        if not isinstance(error, psycopg.OperationalError):
+            return False
+        state = error.sqlstate or ""
+        return self._raw.closed or self._raw.broken or state.startswith(("08", "57P"))
 
     def prepare(self) -> None:
         for schema in LAYER_SCHEMAS:
