@@ -208,6 +208,17 @@ def test_a_source_that_lost_most_of_its_rows_is_not_published(
         "broken export, so nothing was published; if the data really shrank, build again with "
         "--allow-shrink"
     )
+    again = build_cli(
+        cli,
+        seeds,
+        "--duckdb-path",
+        str(warehouse),
+        "--as-of",
+        "2024-01-31",
+        "--allow-shrink",
+    )
+    assert again.exit_code == 0, again.output
+    assert "Published 10 tables" in again.output
 
 
 def test_allow_shrink_publishes_a_source_that_really_shrank(seeds: Path, tmp_path: Path) -> None:

