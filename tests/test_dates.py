@@ -13,10 +13,12 @@ from typing import Any
 import duckdb
 import ibis
 import pytest
+from click.testing import CliRunner
 from helpers import build_into, connect
 from retail_fixtures import write_seeds
 from stand_ins import RUN_STARTED_AT, Row, bronze, records, run_context
 
+from medallion_ibis.cli import main
 from medallion_ibis.compile import compile_model
 from medallion_ibis.pipelines.crm_erp import PIPELINE as CRM_ERP
 from medallion_ibis.pipelines.crm_erp.sources import SALES as CRM_SALES
@@ -229,3 +231,13 @@ def test_compile_without_as_of_finds_the_date_the_way_a_build_does(tmp_path: Pat
     assert result.as_of == {"retail": LATEST_REAL_SALE}
     assert compiled == published
     assert LATEST_REAL_SALE.isoformat() not in sql  # found by the query, not baked in
+
+
+def test_cli_compile_without_as_of_prints_the_same_sql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MEDALLION_AS_OF", raising=False)
+    result = CliRunner().invoke(main, ["compile", "retail.gold_daily_sales_summary"])
+    assert result.exit_code == 0, result.output
+    assert result.output == compile_model("retail.gold_daily_sales_summary", "duckdb", None) + "\n"
