@@ -5,7 +5,8 @@ no data; the dialect's compiler raises on anything it cannot express, which make
 model compiles for every engine" a cheap test.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
+from typing import cast
 
 import ibis
 import ibis.expr.types as ir
@@ -14,7 +15,7 @@ from ibis.backends.sql.compilers.base import SQLGlotCompiler
 
 from medallion_ibis.errors import ConfigurationError
 from medallion_ibis.ingest import LINEAGE_TYPES
-from medallion_ibis.model import Model, Pipeline, RunContext
+from medallion_ibis.model import AsOf, Model, Pipeline, RunContext
 from medallion_ibis.pipelines import PIPELINES
 
 COMPILERS: dict[str, type[SQLGlotCompiler]] = {
@@ -40,10 +41,24 @@ def find_model(name: str) -> tuple[Pipeline, Model]:
     return matches[0]
 
 
-def model_expression(pipeline: Pipeline, model: Model, as_of: date) -> ir.Table:
-    """The model over unbound stand-ins for its inputs, named like the published tables."""
+def model_expression(pipeline: Pipeline, model: Model, as_of: date | None, today: date) -> ir.Table:
+    """The model over unbound stand-ins for its inputs, named like the published tables.
+
+    Without ``as_of`` the as-of date is found the way a build finds it, by the pipeline's
+    ``AsOfRule``, here as a subquery over the published table the rule reads (the latest valid
+    sale in ``silver.silver_sales_cleaned``, say). ``today`` is the day a build would run.
+    """
+
+    def settled_as_of() -> AsOf:
+        if as_of is not None:
+            return as_of
+        rule = pipeline.default_as_of
+        if rule is None:
+            raise ConfigurationError(f"pipeline {pipeline.name} needs --as-of")
+        return cast(ir.DateValue, rule.latest(stand_in(rule.model)))
+
     run = RunContext(
-        run_id="compile", started_at=datetime.combine(as_of, datetime.min.time()), as_of=as_of
+        run_id="compile", started_at=datetime.combine(today, time()), as_of=settled_as_of
     )
     tables: dict[str, ir.Table] = {}
 
@@ -74,7 +89,8 @@ def expression_sql(expression: ir.Table, dialect: str) -> str:
     return str(query.sql(dialect=compiler.dialect, pretty=True))
 
 
-def compile_model(name: str, dialect: str, as_of: date) -> str:
-    """The SQL that builds model ``name`` on ``dialect``."""
+def compile_model(name: str, dialect: str, as_of: date | None, today: date | None = None) -> str:
+    """The SQL that builds model ``name`` on ``dialect``; see ``model_expression``."""
     pipeline, model = find_model(name)
-    return expression_sql(model_expression(pipeline, model, as_of), dialect)
+    built_on = today or datetime.now(UTC).date()
+    return expression_sql(model_expression(pipeline, model, as_of, built_on), dialect)

@@ -37,6 +37,7 @@ BACKEND_OF_SETTING = {
     "spark-warehouse": "pyspark",
     "spark-master": "pyspark",
 }
+SECONDS_SETTINGS = frozenset({"connect-timeout", "lock-timeout"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -57,6 +58,13 @@ class Settings:
     spark_warehouse: Path = Path("spark-warehouse")
     spark_master: str = "local[*]"
     target_dir: Path = Path("target")
+    # safety limits (see README, "Configuration")
+    allow_shrink: bool = False
+    """Publish even when a source has lost more than half the rows of the published bronze."""
+    connect_timeout: int = 10
+    """Seconds PostgreSQL has to answer a new connection."""
+    lock_timeout: int = 30
+    """Seconds publishing waits on PostgreSQL for readers to release a published table."""
 
 
 def setting_keys() -> dict[str, str]:
@@ -154,6 +162,8 @@ def _convert(key: str, value: Any, kind: Any, name: str) -> Any:
         return parse_as_of(value, name)
     if key == "pipelines":
         return _pipelines(value, name)
+    if key in SECONDS_SETTINGS:
+        return _seconds(value, name)
     if get_origin(kind) is Literal:
         if value not in get_args(kind):
             raise ConfigurationError(
@@ -167,6 +177,14 @@ def _convert(key: str, value: Any, kind: Any, name: str) -> Any:
     if not isinstance(value, str):
         raise ConfigurationError(f"{name} must be a string, got {value!r}")
     return Path(value) if kind is Path else value
+
+
+def _seconds(value: Any, name: str) -> int:
+    """A whole, positive number of seconds: 0 would mean "wait forever" to PostgreSQL."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) <= 0:
+        raise ConfigurationError(f"{name} must be a whole number of seconds above 0, got {value!r}")
+    return int(text)
 
 
 def _boolean(value: Any, name: str) -> bool:
@@ -198,6 +216,31 @@ def _field_kind(annotation: Any) -> Any:
         present = [arg for arg in get_args(annotation) if arg is not type(None)]
         return present[0]
     return annotation
+
+
+def parse_seconds(name: str, value: object) -> int:
+    """A whole, positive number of seconds (``--connect-timeout``, ``--lock-timeout``)."""
+    try:
+        seconds = int(str(value))
+    except ValueError:
+        seconds = 0
+    if seconds <= 0:
+        raise ConfigurationError(
+            f"--{name} must be a whole number of seconds above 0, got {value!r}"
+        )
+    return seconds
+
+
+def parse_flag(name: str, value: object) -> bool:
+    """A yes/no setting: true/false, yes/no, 1/0 (the environment holds only text)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {value!r}")
 
 
 def resolve_settings(

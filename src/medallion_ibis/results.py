@@ -35,6 +35,7 @@ def results_document(result: BuildResult, target: str = "", error: str = "") -> 
         "published": result.published,
         "error": redact_text(error) or None,
         "as_of": {name: day.isoformat() for name, day in result.as_of.items()},
+        "notices": result.notices,
         "results": [_step_entry(step, result.published) for step in steps],
     }
 

@@ -101,7 +101,7 @@ class SparkWarehouse(Warehouse):
         frame.select(*declared).write.saveAsTable(_name(STAGING_SCHEMA, staged), format="parquet")
         return int(self.staged(staged).count().execute())
 
-    def publish(self, publications: Sequence[Publication]) -> None:
+    def publish(self, publications: Sequence[Publication]) -> list[str]:
         targets: dict[tuple[str, str], list[Publication]] = defaultdict(list)
         for publication in publications:
             targets[(publication.schema, publication.table)].append(publication)
@@ -117,6 +117,7 @@ class SparkWarehouse(Warehouse):
             self.session.sql(
                 f"ALTER TABLE {_name(schema, table + NEXT_SUFFIX)} RENAME TO {_name(schema, table)}"
             )
+        return []
 
     def _write_next(self, schema: str, table: str, parts: list[Publication]) -> None:
         """The target's next content beside it: the staged rows, plus, for a table shared by

@@ -58,6 +58,25 @@ def describe_target(settings: Settings) -> str:
 )
 @click.option("--spark-master", default=None, help="Spark master URL (default: local[*]).")
 @click.option("--target-dir", default=None, help="Where run_results.json goes (default: ./target).")
+@click.option(
+    "--allow-shrink",
+    is_flag=True,
+    default=None,
+    help="Publish even when a source has fewer than half the rows of the published bronze "
+    "table (default: refuse, exit 1).",
+)
+@click.option(
+    "--connect-timeout",
+    default=None,
+    metavar="SECONDS",
+    help="Seconds PostgreSQL has to answer a new connection (default: 10).",
+)
+@click.option(
+    "--lock-timeout",
+    default=None,
+    metavar="SECONDS",
+    help="Seconds publishing waits on PostgreSQL for readers of a published table (default: 30).",
+)
 def build_command(**flags: object) -> None:
     """Load the sources, build silver and gold, check contracts, publish atomically.
 
@@ -87,6 +106,8 @@ def build_command(**flags: object) -> None:
             run.result = build.result
             try:
                 build.run()
+                for notice in build.result.notices:
+                    console.print(f"[yellow]Note[/]: {escape(notice)}", highlight=False)
             finally:
                 print_summary(console, build.result, where)
 

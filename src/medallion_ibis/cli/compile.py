@@ -1,7 +1,5 @@
 """``medallion-ibis compile``."""
 
-from datetime import date
-
 import click
 
 from medallion_ibis.cli.errors import reported
@@ -17,10 +15,12 @@ from medallion_ibis.config import parse_as_of
 def compile_command(model: str, dialect: str, as_of: str | None) -> None:
     """Print the SQL that builds MODEL (``name`` or ``pipeline.name``) on a dialect.
 
+    Without --as-of the SQL finds the as-of date as a build does: a subquery takes the
+    pipeline's latest valid transaction date from the published silver table.
+
     Example:
 
         medallion-ibis compile gold_customer_lifetime_value --dialect postgres
     """
     with reported():
-        day = parse_as_of(as_of) or date.today()
-        click.echo(compile_model(model, dialect, day))
+        click.echo(compile_model(model, dialect, parse_as_of(as_of)))
