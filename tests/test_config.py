@@ -109,7 +109,9 @@ def test_a_bad_as_of_date_is_a_configuration_error(tmp_path: Path, value: str) -
 
 
 def test_an_unknown_backend_is_a_configuration_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="backend must be one of duckdb, postgres"):
+    with pytest.raises(
+        ConfigurationError, match=r"^MEDALLION_BACKEND must be one of duckdb, postgres"
+    ):
         resolve_settings({}, environ={"MEDALLION_BACKEND": "oracle"}, project_dir=tmp_path)
 
 

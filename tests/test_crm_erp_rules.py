@@ -773,6 +773,7 @@ def test_time_features_of_the_order_date(duck: Duck) -> None:
             sale(f"SO{i}", ordered=o, shipped=s, due=d)
             for i, ((o, s, d), _) in enumerate(cases, start=1)
         ],
+        as_of=date(2024, 12, 31),  # gold keeps only the lines dated up to the as-of date
     )
     fact = fact_by_order(duck, raw)
     names = (
@@ -852,11 +853,17 @@ def test_rfm_describes_each_customer_at_the_as_of_date(duck: Duck) -> None:
         rfm.setdefault(row["customer_id"], set()).add(
             (row["recency_days"], row["frequency"], row["monetary"])
         )
-    # every line of a customer, even one dated after the as-of date, carries the as-of RFM
+    # every line of a customer carries the as-of RFM; lines dated after the as-of date are not
+    # in gold at all (customer 3's only order), undated ones are (SO3)
     assert rfm == {
         1: {(14, 2, D("165.00"))},
         2: {(31, 1, D("40.00"))},
-        3: {(None, None, None)},  # no order up to the as-of date
+    }
+    assert {row["order_number"] for row in table(duck, raw, "fact_sales")} == {
+        "SO1",
+        "SO2",
+        "SO3",
+        "SO5",
     }
 
 

@@ -55,7 +55,7 @@ def quarantined_sales(duck: ibis.BaseBackend, rows: Sequence[Row]) -> list[dict[
 
 
 def silver_sales(duck: ibis.BaseBackend, rows: Sequence[Row]) -> list[dict[str, Any]]:
-    expr = silver.silver_sales_cleaned(bronze(SALES, rows))
+    expr = silver.silver_sales_cleaned(bronze(SALES, rows), run=run_context(date(2024, 1, 31)))
     return sorted(records(duck, expr), key=lambda row: row["_row_number"])
 
 

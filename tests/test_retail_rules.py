@@ -95,7 +95,8 @@ def product(
 
 
 def silver_sales(duck: ibis.BaseBackend, rows: Sequence[Row]) -> dict[int, dict[str, Any]]:
-    return by_key(records(duck, silver.silver_sales_cleaned(bronze(SALES, rows))), "transaction_id")
+    expr = silver.silver_sales_cleaned(bronze(SALES, rows), run=run_context(date(2024, 1, 31)))
+    return by_key(records(duck, expr), "transaction_id")
 
 
 def silver_customers(
@@ -122,7 +123,7 @@ def gold_table(
     """A gold model over the silver models over the given raw rows."""
     run = run_context(as_of)
     silver_tables = {
-        gold.SILVER_SALES: silver.silver_sales_cleaned(bronze(SALES, sales)),
+        gold.SILVER_SALES: silver.silver_sales_cleaned(bronze(SALES, sales), run=run),
         gold.SILVER_CUSTOMERS: silver.silver_customers_cleaned(
             bronze(CUSTOMERS, customers), run=run
         ),

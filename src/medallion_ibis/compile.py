@@ -10,8 +10,9 @@ every model this way (``project.validate_pipelines``).
 import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import cast
 
 import ibis
 import ibis.expr.types as ir
@@ -21,7 +22,7 @@ from ibis.backends.sql.compilers.base import SQLGlotCompiler
 from medallion_ibis.dag import build_order
 from medallion_ibis.errors import ConfigurationError
 from medallion_ibis.ingest import LINEAGE_TYPES
-from medallion_ibis.model import Location, Model, Pipeline, RunContext, Source
+from medallion_ibis.model import AsOf, Location, Model, Pipeline, RunContext, Source
 
 COMPILERS: dict[str, type[SQLGlotCompiler]] = {
     "duckdb": DuckDBCompiler,
@@ -84,13 +85,15 @@ def building(pipeline: Pipeline, model: Model) -> Iterator[None]:
 
 
 def model_expressions(
-    pipeline: Pipeline, as_of: date, *, until: str | None = None
+    pipeline: Pipeline, as_of: date | None, today: date, *, until: str | None = None
 ) -> dict[str, ir.Table]:
     """Every model's expression (up to ``until``) over stand-ins named like the published
-    tables, in build order."""
-    run = RunContext(
-        run_id="compile", started_at=datetime.combine(as_of, datetime.min.time()), as_of=as_of
-    )
+    tables, in build order.
+
+    Without ``as_of`` the as-of date is found the way a build finds it, by the pipeline's
+    ``AsOfRule``, here as a subquery over the published table the rule reads (the latest valid
+    sale in ``silver.silver_sales_cleaned``, say). ``today`` is the day a build would run.
+    """
     expressions: dict[str, ir.Table] = {}
 
     def stand_in(name: str) -> ir.Table:
@@ -99,6 +102,17 @@ def model_expressions(
             return ibis.table(expressions[name].schema(), name=name, database=upstream.layer)
         return source_stand_in(pipeline.source(name))
 
+    def settled_as_of() -> AsOf:
+        if as_of is not None:
+            return as_of
+        rule = pipeline.default_as_of
+        if rule is None:
+            raise ConfigurationError(f"pipeline {pipeline.name} needs --as-of")
+        return cast(ir.DateValue, rule.latest(stand_in(rule.model)))
+
+    run = RunContext(
+        run_id="compile", started_at=datetime.combine(today, time()), as_of=settled_as_of
+    )
     for model in build_order(pipeline):
         with building(pipeline, model):
             expressions[model.name] = model.build(
@@ -110,9 +124,9 @@ def model_expressions(
     return expressions
 
 
-def model_expression(pipeline: Pipeline, model: Model, as_of: date) -> ir.Table:
-    """The model over unbound stand-ins for its inputs, named like the published tables."""
-    return model_expressions(pipeline, as_of, until=model.name)[model.name]
+def model_expression(pipeline: Pipeline, model: Model, as_of: date | None, today: date) -> ir.Table:
+    """The model over unbound stand-ins for its inputs; see ``model_expressions``."""
+    return model_expressions(pipeline, as_of, today, until=model.name)[model.name]
 
 
 def expression_sql(expression: ir.Table, dialect: str) -> str:
@@ -122,7 +136,14 @@ def expression_sql(expression: ir.Table, dialect: str) -> str:
     return str(query.sql(dialect=compiler.dialect, pretty=True))
 
 
-def compile_model(name: str, dialect: str, as_of: date, pipelines: Iterable[Pipeline]) -> str:
-    """The SQL that builds model ``name`` on ``dialect``."""
+def compile_model(
+    name: str,
+    dialect: str,
+    as_of: date | None,
+    pipelines: Iterable[Pipeline],
+    today: date | None = None,
+) -> str:
+    """The SQL that builds model ``name`` on ``dialect``; see ``model_expressions``."""
     pipeline, model = find_model(name, pipelines)
-    return expression_sql(model_expression(pipeline, model, as_of), dialect)
+    built_on = today or datetime.now(UTC).date()
+    return expression_sql(model_expression(pipeline, model, as_of, built_on), dialect)

@@ -2,24 +2,47 @@
 
 The precedence matches what dbt and SQLMesh users expect: a project file holds the team's
 defaults, the environment holds per-machine secrets (the PostgreSQL URL), and flags win for a
-one-off run.
+one-off run. Every value is checked where it is read, and a bad one is reported under the name
+the user wrote (``--as-of``, ``MEDALLION_AS_OF`` or ``as-of`` in pyproject.toml). Unknown keys
+and variables are warned about, with the closest known name, rather than silently ignored.
 """
 
+import difflib
 import os
+import re
+import tempfile
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
+import types
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from medallion_ibis.errors import ConfigurationError
+from medallion_ibis.redact import check_connection_url
 
 BackendName = Literal["duckdb", "postgres", "pyspark"]
 BACKENDS: tuple[str, ...] = get_args(BackendName)
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ENV_PREFIX = "MEDALLION_"
 PYPROJECT_TABLE = "medallion-ibis"
+ALL_PIPELINES = "all"
+NOT_SETTINGS = frozenset({"MEDALLION_TEST_PG_URL"})
+"""MEDALLION_* variables that are read elsewhere (the test suite), not by a build."""
+BACKEND_OF_SETTING = {
+    "duckdb-path": "duckdb",
+    "pg-url": "postgres",
+    "spark-warehouse": "pyspark",
+    "spark-master": "pyspark",
+}
+SECONDS_SETTINGS = frozenset({"connect-timeout", "lock-timeout"})
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class ConfigurationWarning(UserWarning):
+    """A setting that is ignored: an unknown key, or one the chosen backend does not use."""
 
 
 @dataclass(frozen=True)
@@ -35,35 +58,191 @@ class Settings:
     spark_warehouse: Path = Path("spark-warehouse")
     spark_master: str = "local[*]"
     target_dir: Path = Path("target")
+    # safety limits (see README, "Configuration")
+    allow_shrink: bool = False
+    """Publish even when a source has lost more than half the rows of the published bronze."""
+    connect_timeout: int = 10
+    """Seconds PostgreSQL has to answer a new connection."""
+    lock_timeout: int = 30
+    """Seconds publishing waits on PostgreSQL for readers to release a published table."""
 
 
-def _pyproject_settings(project_dir: Path) -> Mapping[str, Any]:
+def setting_keys() -> dict[str, str]:
+    """Key spelling (``pg-url``, as in flags and pyproject) → Settings field name."""
+    return {field.name.replace("_", "-"): field.name for field in fields(Settings)}
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, ConfigurationWarning, stacklevel=3)
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One source of settings, with how to name a key from it in a message."""
+
+    values: Mapping[str, Any]
+    name_of: Callable[[str], str]
+
+
+def _pyproject_layer(project_dir: Path, warn: Callable[[str], None]) -> _Layer:
     pyproject = project_dir / "pyproject.toml"
-    if not pyproject.is_file():
-        return {}
-    with pyproject.open("rb") as handle:
-        document = tomllib.load(handle)
-    table = document.get("tool", {}).get(PYPROJECT_TABLE, {})
-    return cast(Mapping[str, Any], table)
+    values: Mapping[str, Any] = {}
+    if pyproject.is_file():
+        try:
+            with pyproject.open("rb") as handle:
+                document = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigurationError(f"{pyproject}: not valid TOML: {error}") from None
+        table = document.get("tool", {}).get(PYPROJECT_TABLE, {})
+        if not isinstance(table, dict):
+            raise ConfigurationError(f"{pyproject}: [tool.{PYPROJECT_TABLE}] must be a table")
+        values = table
+    return _file_layer(pyproject, values, warn)
 
 
-def _env_settings(environ: Mapping[str, str]) -> dict[str, str]:
+def _file_layer(path: Path, values: Mapping[str, Any], warn: Callable[[str], None]) -> _Layer:
+    """A project file's settings, its unknown keys warned about."""
+    known = setting_keys()
+    for key in values:
+        if key not in known:
+            warn(f"{path}: unknown key {key!r} is ignored" + _did_you_mean(key, known))
+    return _Layer(
+        {key: value for key, value in values.items() if key in known},
+        lambda key: f"{key} in {path}",
+    )
+
+
+def _env_layer(environ: Mapping[str, str], warn: Callable[[str], None]) -> _Layer:
     """MEDALLION_PG_URL → pg-url, the spelling used by flags and pyproject keys."""
-    return {
-        key[len(ENV_PREFIX) :].lower().replace("_", "-"): value
-        for key, value in environ.items()
-        if key.startswith(ENV_PREFIX) and value != ""
-    }
+    known = setting_keys()
+    variables = {_env_name(key): key for key in known}
+    values: dict[str, str] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
+            continue
+        if name not in variables:
+            warn(f"unknown environment variable {name} is ignored" + _did_you_mean(name, variables))
+        elif value != "":
+            values[variables[name]] = value
+    return _Layer(values, _env_name)
 
 
-def parse_as_of(value: str | date | None) -> date | None:
-    """Accept an ISO date (YYYY-MM-DD); anything else is a configuration error."""
+def _env_name(key: str) -> str:
+    return ENV_PREFIX + key.upper().replace("-", "_")
+
+
+def _did_you_mean(name: str, known: Mapping[str, str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def parse_as_of(value: str | date | None, name: str = "--as-of") -> date | None:
+    """Accept only an ISO calendar date (YYYY-MM-DD): Python also reads ``20241231`` and
+    ISO-week forms, which are too easy to get wrong silently."""
     if value is None or isinstance(value, date):
         return value
     try:
+        if not (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+            raise ValueError
         return date.fromisoformat(value)
     except ValueError:
-        raise ConfigurationError(f"--as-of must be a date as YYYY-MM-DD, got {value!r}") from None
+        raise ConfigurationError(f"{name} must be a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def _pipelines(value: Any, name: str) -> tuple[str, ...]:
+    """A comma-separated string or a list; ``all`` (alone or among others) means every one."""
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ConfigurationError(f"{name} must be pipeline names, got {value!r}")
+    stripped = tuple(n.strip() for n in names if n.strip())
+    return () if ALL_PIPELINES in stripped else stripped
+
+
+def _convert(key: str, value: Any, kind: Any, name: str) -> Any:
+    """A raw value (text from a flag or variable, any TOML value) as the field's type."""
+    if key == "as-of":
+        return parse_as_of(value, name)
+    if key == "pipelines":
+        return _pipelines(value, name)
+    if key in SECONDS_SETTINGS:
+        return _seconds(value, name)
+    if get_origin(kind) is Literal:
+        if value not in get_args(kind):
+            raise ConfigurationError(
+                f"{name} must be one of {', '.join(get_args(kind))}, got {value!r}"
+            )
+        return value
+    if kind is bool:
+        return _boolean(value, name)
+    if kind in (int, float):
+        return _number(value, kind, name)
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{name} must be a string, got {value!r}")
+    return Path(value) if kind is Path else value
+
+
+def _seconds(value: Any, name: str) -> int:
+    """A whole, positive number of seconds: 0 would mean "wait forever" to PostgreSQL."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) <= 0:
+        raise ConfigurationError(f"{name} must be a whole number of seconds above 0, got {value!r}")
+    return int(text)
+
+
+def _boolean(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {value!r}")
+
+
+def _number(value: Any, kind: type[int] | type[float], name: str) -> int | float:
+    if isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be a number, got {value!r}")
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{name} must be a number, got {value!r}") from None
+    if number < 0:
+        raise ConfigurationError(f"{name} must not be negative, got {value!r}")
+    return number
+
+
+def _field_kind(annotation: Any) -> Any:
+    """``date | None`` → ``date``: the type a value must have when it is given."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        present = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return present[0]
+    return annotation
+
+
+def parse_seconds(name: str, value: object) -> int:
+    """A whole, positive number of seconds (``--connect-timeout``, ``--lock-timeout``)."""
+    try:
+        seconds = int(str(value))
+    except ValueError:
+        seconds = 0
+    if seconds <= 0:
+        raise ConfigurationError(
+            f"--{name} must be a whole number of seconds above 0, got {value!r}"
+        )
+    return seconds
+
+
+def parse_flag(name: str, value: object) -> bool:
+    """A yes/no setting: true/false, yes/no, 1/0 (the environment holds only text)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {value!r}")
 
 
 def resolve_settings(
@@ -71,35 +250,80 @@ def resolve_settings(
     *,
     environ: Mapping[str, str] | None = None,
     project_dir: Path | None = None,
+    warn: Callable[[str], None] = _warn,
     file_settings: Mapping[str, Any] | None = None,
+    settings_file: Path | None = None,
 ) -> Settings:
     """Merge the three sources of settings; keys use the flag spelling (``pg-url``).
 
+    ``warn`` receives a sentence for each setting that is ignored (an unknown key, or one
+    the chosen backend does not read); by default it becomes a ``ConfigurationWarning``.
     ``file_settings`` is the project file's layer as ``project.load_project`` read it (from
-    ``medallion.toml`` or ``pyproject.toml``); without it, ``project_dir``'s pyproject is read.
+    ``settings_file``: medallion.toml or pyproject.toml); without it, ``project_dir``'s
+    pyproject is read.
     """
-    layers: list[Mapping[str, Any]] = [
-        _pyproject_settings(project_dir or Path.cwd()) if file_settings is None else file_settings,
-        _env_settings(os.environ if environ is None else environ),
-        {key: value for key, value in flags.items() if value not in (None, ())},
+    layers = [
+        _pyproject_layer(project_dir or Path.cwd(), warn)
+        if file_settings is None
+        else _file_layer(settings_file or Path("medallion.toml"), file_settings, warn),
+        _env_layer(os.environ if environ is None else environ, warn),
+        _Layer(
+            {key: value for key, value in flags.items() if value not in (None, ())},
+            lambda key: f"--{key}",
+        ),
     ]
-    merged: dict[str, Any] = {}
+    known = setting_keys()
+    hints = get_type_hints(Settings)
+    values: dict[str, Any] = {}
     for layer in layers:
-        merged.update(layer)
-    backend = merged.get("backend", "duckdb")
-    if backend not in BACKENDS:
-        raise ConfigurationError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    pipelines = merged.get("pipelines", ())
-    if isinstance(pipelines, str):
-        pipelines = tuple(name.strip() for name in pipelines.split(",") if name.strip())
-    return Settings(
-        backend=cast(BackendName, backend),
-        pipelines=tuple(pipelines),
-        seeds=Path(merged.get("seeds", "seeds")),
-        as_of=parse_as_of(merged.get("as-of")),
-        duckdb_path=Path(merged.get("duckdb-path", "medallion.duckdb")),
-        pg_url=str(merged.get("pg-url", DEFAULT_PG_URL)),
-        spark_warehouse=Path(merged.get("spark-warehouse", "spark-warehouse")),
-        spark_master=str(merged.get("spark-master", "local[*]")),
-        target_dir=Path(merged.get("target-dir", "target")),
-    )
+        for key, raw in layer.values.items():
+            field = known[key]
+            values[field] = _convert(key, raw, _field_kind(hints[field]), layer.name_of(key))
+    settings = Settings(**values)
+    for key, backend in BACKEND_OF_SETTING.items():
+        if key in layers[-1].values and settings.backend != backend:
+            warn(
+                f"--{key} is ignored: the build runs on {settings.backend} "
+                f"(add --backend {backend})"
+            )
+    if settings.backend == "postgres":
+        check_connection_url(settings.pg_url)
+    _check_paths(settings)
+    return settings
+
+
+def _check_paths(settings: Settings) -> None:
+    """Refuse, before anything is built, a place the build could not write to."""
+    if settings.backend == "duckdb":
+        if str(settings.duckdb_path) == ":memory:":
+            raise ConfigurationError(
+                "duckdb-path ':memory:' would keep nothing after the build; name a file"
+            )
+        _check_writable_folder(settings.duckdb_path.parent, f"duckdb-path {settings.duckdb_path}")
+        if settings.duckdb_path.is_dir():
+            raise ConfigurationError(
+                f"duckdb-path {settings.duckdb_path} is a folder; name a database file"
+            )
+    if settings.backend == "pyspark":
+        _check_writable_folder(
+            settings.spark_warehouse, f"spark-warehouse {settings.spark_warehouse}"
+        )
+    _check_writable_folder(settings.target_dir, f"target-dir {settings.target_dir}")
+
+
+def _check_writable_folder(folder: Path, setting: str) -> None:
+    """The folder exists and is writable, or can be created (its nearest existing ancestor
+    is a writable folder). Writing is tried, not inferred from permission bits, which say
+    nothing about read-only mounts or a superuser."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigurationError(f"{setting}: {existing} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise ConfigurationError(
+            f"{setting}: cannot write in {existing} ({error.strerror})"
+        ) from None

@@ -32,3 +32,23 @@ class ModelFailed(MedallionError):
         super().__init__(f"{model}: {detail}")
         self.model = model
         self.detail = detail
+
+
+class PublishBlocked(MedallionError):
+    """Something in the warehouse, not in the data, keeps the build from publishing: a foreign
+    key that cannot be deferred, a view on a table whose columns changed, a lock held too long.
+    """
+
+
+class SourceShrank(MedallionError):
+    """A source has far fewer rows than the published bronze table: probably a broken export,
+    which would replace good gold tables with near-empty ones."""
+
+    exit_code = 1
+
+
+class PublishRejected(MedallionError):
+    """The new rows break a constraint users keep on a published table (a primary key, a
+    foreign key pointing at it): the data broke a rule, so nothing is published."""
+
+    exit_code = 1

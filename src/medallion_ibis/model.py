@@ -8,9 +8,9 @@ import inspect
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import ibis
 import ibis.expr.types as ir
@@ -67,17 +67,43 @@ class Lineage:
     loaded_at: datetime
 
 
-@dataclass(frozen=True)
+AsOf: TypeAlias = date | ir.DateValue
+"""The as-of date: a day, or (in SQL compiled without a date) the query that finds it."""
+
+
 class RunContext:
     """Values fixed for one build, so that every model of the run agrees on them.
 
     ``as_of`` replaces the wall clock in every "days since" rule: a rebuild of the same input
-    gives the same gold tables. ``started_at`` stamps every gold row of the run.
+    gives the same gold tables. ``started_at`` stamps every gold row of the run, and its day,
+    ``today``, bounds the dates a real record can carry.
+
+    The build settles the as-of date only when a model first reads it, from the model the
+    pipeline's ``AsOfRule`` names; that model may read ``today`` but not ``as_of``.
     """
 
-    run_id: str
-    started_at: datetime
-    as_of: date
+    def __init__(self, run_id: str, started_at: datetime, as_of: AsOf | Callable[[], AsOf]):
+        self.run_id = run_id
+        self.started_at = started_at
+        self._as_of = as_of
+
+    @property
+    def as_of(self) -> ir.DateValue:
+        """The as-of date as a value to compare dates with."""
+        value = self._as_of if isinstance(self._as_of, date | ir.Value) else self._as_of()
+        return ibis.literal(value, type="date") if isinstance(value, date) else value
+
+    @property
+    def today(self) -> date:
+        """The day the build runs (UTC)."""
+        return self.started_at.date()
+
+    @property
+    def latest_possible_date(self) -> date:
+        """The latest date a real record can carry: the day the build runs, plus one day of
+        grace because a sale made this morning in a time zone ahead of UTC is already dated
+        tomorrow. A later date is a typo or a placeholder (9999-12-31), never a sale."""
+        return self.today + timedelta(days=1)
 
     def stamp(self) -> ir.TimestampScalar:
         """The run's timestamp as a literal: one value in every gold table of a build."""

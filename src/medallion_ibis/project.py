@@ -15,7 +15,7 @@ import importlib
 import sys
 import tomllib
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.metadata import EntryPoint, entry_points
@@ -46,10 +46,28 @@ class Project:
     pipelines: dict[str, Pipeline] = field(default_factory=dict)
 
     def settings(
-        self, flags: Mapping[str, Any], *, environ: Mapping[str, str] | None = None
+        self,
+        flags: Mapping[str, Any],
+        *,
+        environ: Mapping[str, str] | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> Settings:
-        """Flags > environment > this project's file > defaults."""
-        return resolve_settings(flags, environ=environ, file_settings=self.file_settings)
+        """Flags > environment > this project's file > defaults; ``warn`` receives a sentence
+        per ignored setting (by default a warning)."""
+        if warn is None:
+            return resolve_settings(
+                flags,
+                environ=environ,
+                file_settings=self.file_settings,
+                settings_file=self.config_file,
+            )
+        return resolve_settings(
+            flags,
+            environ=environ,
+            warn=warn,
+            file_settings=self.file_settings,
+            settings_file=self.config_file,
+        )
 
     def select(self, names: Sequence[str]) -> list[Pipeline]:
         """The named pipelines (all of them when none is named), in load order."""
@@ -90,7 +108,7 @@ def rebased(settings: Mapping[str, Any], root: Path) -> dict[str, Any]:
     defaults = Settings()
     paths = {key: str(getattr(defaults, key.replace("-", "_"))) for key in PATH_SETTINGS}
     return {
-        key: root / value if key in PATH_SETTINGS and isinstance(value, str) else value
+        key: str(root / value) if key in PATH_SETTINGS and isinstance(value, str) else value
         for key, value in {**paths, **settings}.items()
     }
 
@@ -247,7 +265,7 @@ def validate_pipelines(pipelines: Iterable[Pipeline]) -> None:
     from medallion_ibis.compile import model_expressions
 
     for pipeline in pipelines:
-        expressions = model_expressions(pipeline, date.today())
+        expressions = model_expressions(pipeline, date.today(), date.today())
         for name, expression in expressions.items():
             model = pipeline.models[name]
             if model.contract is None:

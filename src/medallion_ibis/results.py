@@ -1,7 +1,10 @@
-"""``target/run_results.json``: what a build did, for schedulers and dashboards.
+"""``target/run_results.json``: what the latest build did, for schedulers and dashboards.
 
 The layout follows dbt's run results (one entry per node with status, timing and a message)
-so existing tooling that parses dbt's file needs little change.
+so existing tooling that parses dbt's file needs little change. The file is rewritten by every
+invocation, including one that stops before building anything, and says why it stopped; a
+step's status is ``success`` only when its table was published (``staged`` when it was built
+and checked but the build then failed, ``skipped`` when it never ran).
 """
 
 import json
@@ -9,27 +12,48 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from medallion_ibis.runner import BuildResult
+from medallion_ibis.redact import redact_text
+from medallion_ibis.runner import BuildResult, StepResult
 
 RESULTS_FILE = "run_results.json"
 
 
-def results_document(result: BuildResult) -> dict[str, Any]:
+def results_document(result: BuildResult, target: str = "", error: str = "") -> dict[str, Any]:
+    """The run as a JSON-ready dict; ``error`` is the sentence that stopped it, if any."""
+    ran = {step.node for step in result.steps}
+    steps = [
+        *result.steps,
+        *(StepResult(node, "skipped") for node in result.planned if node not in ran),
+    ]
     return {
         "run_id": result.run_id,
         "backend": result.backend,
+        "target": redact_text(target),
         "started_at": result.started_at.isoformat() + "Z",
         "elapsed_seconds": round(result.seconds, 3),
-        "status": "success" if result.published else "error",
+        "status": "success" if result.published and not error else "error",
         "published": result.published,
+        "error": redact_text(error) or None,
         "as_of": {name: day.isoformat() for name, day in result.as_of.items()},
-        "results": [{**asdict(step), "seconds": round(step.seconds, 3)} for step in result.steps],
+        "notices": result.notices,
+        "results": [_step_entry(step, result.published) for step in steps],
     }
 
 
-def write_results(result: BuildResult, target_dir: Path) -> Path:
+def _step_entry(step: StepResult, published: bool) -> dict[str, Any]:
+    status = "staged" if step.status == "success" and not published else step.status
+    return {
+        **asdict(step),
+        "status": status,
+        "message": redact_text(step.message),
+        "seconds": round(step.seconds, 3),
+    }
+
+
+def write_results(result: BuildResult, target_dir: Path, target: str = "", error: str = "") -> Path:
     """Write the run's results; returns the file written."""
     target_dir.mkdir(parents=True, exist_ok=True)
     path = target_dir / RESULTS_FILE
-    path.write_text(json.dumps(results_document(result), indent=2) + "\n", encoding="utf-8")
+    document = results_document(result, target, error)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return path

@@ -2,23 +2,29 @@
 
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Set
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Set
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import cast
 
 import ibis.expr.types as ir
 
 from medallion_ibis.backends import Publication, Warehouse, open_warehouse, staged_name
 from medallion_ibis.config import Settings
 from medallion_ibis.dag import build_order
-from medallion_ibis.errors import ConfigurationError, MedallionError, ModelFailed
+from medallion_ibis.errors import ConfigurationError, MedallionError, ModelFailed, SourceShrank
 from medallion_ibis.ingest import source_file
 from medallion_ibis.model import Lineage, Model, Pipeline, RunContext, Source
 from medallion_ibis.project import installed_pipelines, select_pipelines
 from medallion_ibis.quality import check_contract
 from medallion_ibis.redact import redact_text
 from medallion_ibis.selection import Node
+
+SHRINK_LIMIT = 2
+"""A source must keep at least 1/SHRINK_LIMIT of the published bronze rows (see
+``Build._refuse_shrunken``)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,11 @@ class BuildResult:
     backend: str
     started_at: datetime
     as_of: dict[str, date] = field(default_factory=dict)
+    planned: list[str] = field(default_factory=list)
+    """Every step of the plan, by node name, in build order."""
     steps: list[StepResult] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    """What publishing had to do that the user should hear about (a table replaced)."""
     published: bool = False
     seconds: float = 0.0
 
@@ -126,7 +136,10 @@ class Build:
         ]
         started_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         self.result = BuildResult(
-            run_id=new_run_id(started_at), backend=settings.backend, started_at=started_at
+            run_id=new_run_id(started_at),
+            backend=settings.backend,
+            started_at=started_at,
+            planned=[step.node for step in self.steps],
         )
         self.tables: dict[tuple[str, str], ir.Table] = {}
 
@@ -136,11 +149,8 @@ class Build:
         try:
             self._check_inputs()
             warehouse = open_warehouse(self.settings)
-            try:
-                with warehouse.lock():
-                    self._stage_and_publish(warehouse)
-            finally:
-                warehouse.close()
+            with cleanup(warehouse.close), explained(warehouse), warehouse.lock():
+                self._stage_and_publish(warehouse)
         finally:
             self.result.seconds = time.perf_counter() - clock
         return self.result
@@ -153,16 +163,14 @@ class Build:
 
     def _stage_and_publish(self, warehouse: Warehouse) -> None:
         warehouse.prepare()
-        try:
+        with cleanup(warehouse.discard_staging):
             self._read_unselected_inputs(warehouse)
             for index, step in enumerate(self.steps, start=1):
                 self._run_step(warehouse, index, step)
-            warehouse.publish(
+            self.result.notices = warehouse.publish(
                 [Publication(s.staged, s.schema, s.table, s.partition) for s in self.steps]
             )
             self.result.published = True
-        finally:
-            warehouse.discard_staging()
 
     def _read_unselected_inputs(self, warehouse: Warehouse) -> None:
         """Tables the selected models read but this run does not build come from the last
@@ -201,7 +209,7 @@ class Build:
         clock = time.perf_counter()
         result = StepResult(node=step.node, status="success")
         try:
-            with self._failures_named(step):
+            with self._failures_named(step, warehouse):
                 result.rows = self._execute(warehouse, step)
         except MedallionError as error:
             result.status, result.message = "error", str(error)
@@ -217,6 +225,7 @@ class Build:
             path = source_file(self.settings.seeds, step.target)
             lineage = Lineage(run_id=self.result.run_id, loaded_at=self.result.started_at)
             rows = warehouse.load_source(step.staged, path, step.target, lineage)
+            self._refuse_shrunken(warehouse, step, path, rows)
         else:
             inputs = {name: self.tables[(step.pipeline.name, name)] for name in step.target.inputs}
             expr = step.target.build(inputs, lambda: self._context(step.pipeline))
@@ -226,39 +235,86 @@ class Build:
             check_contract(step.node, step.target.contract, self.tables[key], rows)
         return rows
 
+    def _refuse_shrunken(self, warehouse: Warehouse, step: Step, path: Path, rows: int) -> None:
+        """A source with fewer than half the rows of the published bronze table is most likely
+        a broken export; publishing it would empty the gold tables users rely on."""
+        if self.settings.allow_shrink:
+            return
+        published = warehouse.published_rows(step.schema, step.table)
+        if published is not None and rows * SHRINK_LIMIT < published:
+            raise SourceShrank(
+                f"{path} has {rows:,} rows but the published {step.schema}.{step.table} has "
+                f"{published:,}: a source that lost more than half its rows is probably a "
+                "broken export, so nothing was published; if the data really shrank, build "
+                "again with --allow-shrink"
+            )
+
     def _context(self, pipeline: Pipeline) -> RunContext:
-        """The models' view of the run; the as-of date is settled once per pipeline."""
-        if pipeline.name not in self.result.as_of:
-            as_of = self.settings.as_of or self._default_as_of(pipeline)
-            self.result.as_of[pipeline.name] = as_of
-        return RunContext(
-            run_id=self.result.run_id,
-            started_at=self.result.started_at,
-            as_of=self.result.as_of[pipeline.name],
-        )
+        """The models' view of the run; the as-of date is settled once per pipeline, when a
+        model first reads it."""
+
+        def as_of() -> date:
+            if pipeline.name not in self.result.as_of:
+                self.result.as_of[pipeline.name] = self.settings.as_of or self._default_as_of(
+                    pipeline
+                )
+            return self.result.as_of[pipeline.name]
+
+        return RunContext(run_id=self.result.run_id, started_at=self.result.started_at, as_of=as_of)
 
     def _default_as_of(self, pipeline: Pipeline) -> date:
         rule = pipeline.default_as_of
         if rule is None:
             raise ConfigurationError(f"pipeline {pipeline.name} needs --as-of")
-        value = rule.latest(self.tables[(pipeline.name, rule.model)]).execute()
+        value = rule.latest(self.tables[(pipeline.name, rule.model)]).to_pyarrow().as_py()
         if value is None:
             raise ConfigurationError(
                 f"pipeline {pipeline.name} has no valid dated records to take the as-of date "
                 "from; pass --as-of YYYY-MM-DD"
             )
-        return value.date() if isinstance(value, datetime) else value
+        return value.date() if isinstance(value, datetime) else cast(date, value)
 
     @contextmanager
-    def _failures_named(self, step: Step) -> Iterator[None]:
-        """Engine errors become a ``ModelFailed`` naming the step, with secrets masked."""
+    def _failures_named(self, step: Step, warehouse: Warehouse) -> Iterator[None]:
+        """Engine errors become a ``ModelFailed`` naming the step, with secrets masked, unless
+        the warehouse explains them as its own (a lost connection, a missing privilege)."""
         try:
             yield
         except MedallionError:
             raise
         except Exception as error:
+            explanation = warehouse.explain(error)
+            if explanation is not None:
+                raise explanation from error
             first_line = redact_text(str(error)).strip().splitlines()[0] if str(error) else ""
             raise ModelFailed(step.node, f"{type(error).__name__}: {first_line}") from error
+
+
+@contextmanager
+def cleanup(action: Callable[[], None]) -> Iterator[None]:
+    """Run ``action`` after the block. When the block failed, its error is the one that
+    matters: a cleanup failing too (on a connection that just died, say) must not replace it."""
+    try:
+        yield
+    except BaseException:
+        with suppress(Exception):
+            action()
+        raise
+    action()
+
+
+@contextmanager
+def explained(warehouse: Warehouse) -> Iterator[None]:
+    """Engine errors outside any model (preparing, publishing) in the warehouse's words."""
+    try:
+        yield
+    except MedallionError:
+        raise
+    except Exception as error:
+        explanation = warehouse.explain(error)
+        if explanation is None:
+            raise
+        raise explanation from error
 
 
 def build(

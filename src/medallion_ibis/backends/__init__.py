@@ -1,6 +1,6 @@
 """One module per engine; ``open_warehouse`` picks one from the settings."""
 
-from medallion_ibis.backends.base import Publication, Warehouse, staged_name
+from medallion_ibis.backends.base import Publication, Timeouts, Warehouse, staged_name
 from medallion_ibis.config import Settings
 from medallion_ibis.errors import BackendUnavailable
 
@@ -14,7 +14,9 @@ def open_warehouse(settings: Settings) -> Warehouse:
     if settings.backend == "postgres":
         from medallion_ibis.backends.postgres import PostgresWarehouse
 
-        return PostgresWarehouse(settings.pg_url)
+        return PostgresWarehouse(
+            settings.pg_url, Timeouts(settings.connect_timeout, settings.lock_timeout)
+        )
     try:
         from medallion_ibis.backends.pyspark import SparkWarehouse
     except ImportError:
@@ -24,4 +26,4 @@ def open_warehouse(settings: Settings) -> Warehouse:
     return SparkWarehouse(settings.spark_warehouse, settings.spark_master)
 
 
-__all__ = ["Publication", "Warehouse", "open_warehouse", "staged_name"]
+__all__ = ["Publication", "Timeouts", "Warehouse", "open_warehouse", "staged_name"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
-from medallion_ibis.errors import BackendUnavailable
+from medallion_ibis.errors import BackendUnavailable, MedallionError
 from medallion_ibis.model import Lineage, Source
 
 STAGING_SCHEMA = "medallion_staging"
@@ -34,6 +34,17 @@ class Publication:
     schema: str
     table: str
     partition: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a server-based warehouse waits before saying so instead of hanging."""
+
+    connect_seconds: int = 10
+    """For the server to answer a new connection."""
+    lock_seconds: int = 30
+    """For readers of a published table to let go of it while publishing: meanwhile, new
+    readers queue behind the waiting publish."""
 
 
 class Warehouse(ABC):
@@ -59,6 +70,12 @@ class Warehouse(ABC):
         self.con.create_table(staged, expr, database=STAGING_SCHEMA)
         return int(self.staged(staged).count().execute())
 
+    def published_rows(self, schema: str, table: str) -> int | None:
+        """The row count of a published table, None when there is none yet."""
+        if table not in self.con.list_tables(database=schema):
+            return None
+        return int(self.con.table(table, database=schema).count().execute())
+
     def staged(self, staged: str) -> ir.Table:
         """A staged table of this run, as an Ibis table."""
         return self.con.table(staged, database=STAGING_SCHEMA)
@@ -71,8 +88,18 @@ class Warehouse(ABC):
         return self.con.table(table, database=schema)
 
     @abstractmethod
-    def publish(self, publications: Sequence[Publication]) -> None:
-        """Swap every staged table into place in one transaction: all or nothing."""
+    def publish(self, publications: Sequence[Publication]) -> list[str]:
+        """Put every staged table in place in one transaction: all or nothing.
+
+        What users attached to a published table (views, grants, indexes, comments,
+        constraints) survives. Returns notices worth telling the user, such as a table
+        replaced because its columns changed.
+        """
+
+    def explain(self, error: Exception) -> MedallionError | None:
+        """The sentence for an engine error that is not a model's fault (a lost connection, a
+        missing privilege), or None to report it as the model's failure."""
+        return None
 
     @abstractmethod
     def discard_staging(self) -> None:

@@ -9,15 +9,27 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-import duckdb
 import ibis
 import psycopg
 from psycopg import sql
 
-from medallion_ibis.backends.base import LAYER_SCHEMAS, STAGING_SCHEMA, Publication, Warehouse
-from medallion_ibis.errors import BackendUnavailable
-from medallion_ibis.ingest import explain_csv_error, read_source
+from medallion_ibis.backends.base import (
+    LAYER_SCHEMAS,
+    STAGING_SCHEMA,
+    Publication,
+    Timeouts,
+    Warehouse,
+)
+from medallion_ibis.backends.postgres_publish import Staged, put_in_place
+from medallion_ibis.errors import (
+    BackendUnavailable,
+    MedallionError,
+    PublishBlocked,
+    PublishRejected,
+)
+from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
 from medallion_ibis.redact import redact_text, redact_url
 
@@ -31,21 +43,34 @@ class PostgresWarehouse(Warehouse):
 
     name = "postgres"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeouts: Timeouts | None = None) -> None:
         self.url = url
-        try:
-            self._raw = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as error:
-            raise BackendUnavailable(
-                f"cannot connect to PostgreSQL at {redact_url(url)}: "
-                f"{redact_text(str(error)).strip()}"
-            ) from None
+        self.timeouts = timeouts or Timeouts()
+        self._raw = self._connect()
         self.con = ibis.postgres.from_connection(self._raw)
         self._reader = ibis.duckdb.connect()
 
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        """A connection, or a sentence saying why there is none; a server that accepts the
+        connection but never answers is given up on after ``connect_timeout``."""
+        try:
+            return psycopg.connect(
+                self.url, autocommit=True, connect_timeout=self.timeouts.connect_seconds
+            )
+        except psycopg.Error as error:
+            reason = redact_text(str(error)).strip().splitlines()[0]
+            if "timeout expired" in reason:
+                reason = (
+                    f"no answer within {self.timeouts.connect_seconds}s (connect-timeout); "
+                    "is the host and port a PostgreSQL server?"
+                )
+            raise BackendUnavailable(
+                f"cannot connect to PostgreSQL at {redact_url(self.url)}: {reason}"
+            ) from None
+
     @contextmanager
     def lock(self) -> Iterator[None]:
-        with psycopg.connect(self.url, autocommit=True) as holder:
+        with self._connect() as holder:
             locked = holder.execute("SELECT pg_try_advisory_lock(%s)", [BUILD_LOCK_KEY]).fetchone()
             if not locked or not locked[0]:
                 raise BackendUnavailable(
@@ -53,6 +78,32 @@ class PostgresWarehouse(Warehouse):
                     "wait for it to finish"
                 )
             yield
+
+    def explain(self, error: Exception) -> MedallionError | None:
+        """The failures that are the server's or the account's, not a model's."""
+        if isinstance(error, psycopg.errors.InsufficientPrivilege):
+            user = self._raw.info.user if not self._raw.closed else "the configured user"
+            return BackendUnavailable(
+                f"PostgreSQL user {user} lacks a privilege the build needs "
+                f"({redact_text(str(error)).strip().splitlines()[0]}): it needs CREATE on the "
+                "database (for the bronze, silver, gold and staging schemas) and must own the "
+                "published tables, or be a member of their owner's role"
+            )
+        if self._connection_lost(error):
+            return BackendUnavailable(
+                f"lost the connection to PostgreSQL at {redact_url(self.url)} during the build "
+                f"({redact_text(str(error)).strip().splitlines()[0] if str(error) else 'closed'})"
+                "; nothing was published"
+            )
+        return None
+
+    def _connection_lost(self, error: Exception) -> bool:
+        """The session ended under the build: a dead socket, or an administrator or a server
+        shutdown ending it (SQLSTATE classes 08 and 57P)."""
+        if not isinstance(error, psycopg.OperationalError):
+            return False
+        state = error.sqlstate or ""
+        return self._raw.closed or self._raw.broken or state.startswith(("08", "57P"))
 
     def prepare(self) -> None:
         for schema in LAYER_SCHEMAS:
@@ -69,7 +120,7 @@ class PostgresWarehouse(Warehouse):
             parsed = Path(scratch) / "bronze.csv"
             try:
                 self._reader.to_csv(bronze, parsed, header=False)
-            except duckdb.InvalidInputException as error:
+            except CSV_ERRORS as error:
                 raise explain_csv_error(path, error) from None
             return self._copy_csv(staged, parsed)
 
@@ -83,56 +134,51 @@ class PostgresWarehouse(Warehouse):
                     copy.write(chunk)
             return cursor.rowcount
 
-    def publish(self, publications: Sequence[Publication]) -> None:
-        with self._raw.transaction():
-            for publication in publications:
-                self._publish_one(publication)
+    def publish(self, publications: Sequence[Publication]) -> list[str]:
+        """One transaction; each table waits at most ``lock_timeout`` for readers to let go."""
+        notices: list[str] = []
+        current = ""
+        try:
+            with self._raw.transaction():
+                self._raw.execute(
+                    sql.SQL("SET LOCAL lock_timeout = {}").format(
+                        sql.Literal(f"{self.timeouts.lock_seconds}s")
+                    )
+                )
+                for publication in publications:
+                    current = f"{publication.schema}.{publication.table}"
+                    notices += self._publish_one(publication)
+        except psycopg.errors.LockNotAvailable:
+            raise PublishBlocked(
+                f"publishing waited more than {self.timeouts.lock_seconds}s (lock-timeout) for "
+                f"other sessions to release {current}: a long query or an open transaction "
+                "holds it; nothing was published, retry when it has finished"
+            ) from None
+        except psycopg.errors.IntegrityError as error:
+            raise PublishRejected(
+                f"the new rows break a constraint the warehouse holds: "
+                f"{redact_text(str(error)).strip().splitlines()[0]}; nothing was published"
+            ) from None
+        return notices
 
-    def _publish_one(self, publication: Publication) -> None:
+    def _publish_one(self, publication: Publication) -> list[str]:
         staged = sql.Identifier(STAGING_SCHEMA, publication.staged)
         target = sql.Identifier(publication.schema, publication.table)
-        if publication.partition is not None:
-            column, value = publication.partition
-            self._raw.execute(
-                sql.SQL("CREATE TABLE IF NOT EXISTS {} (LIKE {})").format(target, staged)
+        if publication.partition is None:
+            return put_in_place(
+                self._raw,
+                Staged(STAGING_SCHEMA, publication.staged),
+                publication.schema,
+                publication.table,
             )
-            self._raw.execute(
-                sql.SQL("DELETE FROM {} WHERE {} = %s").format(target, sql.Identifier(column)),
-                [value],
-            )
-            self._raw.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}").format(target, staged))
-        elif self._has_dependent_views(publication):
-            self._raw.execute(sql.SQL("TRUNCATE {}").format(target))
-            self._raw.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}").format(target, staged))
-        else:
-            self._raw.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
-            self._raw.execute(
-                sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
-                    staged, sql.Identifier(publication.schema)
-                )
-            )
-            self._raw.execute(
-                sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                    sql.Identifier(publication.schema, publication.staged),
-                    sql.Identifier(publication.table),
-                )
-            )
-
-    def _has_dependent_views(self, publication: Publication) -> bool:
-        """Views on a published table would be dropped with it, so their tables are refilled
-        in place (TRUNCATE + INSERT, still inside the publishing transaction) instead."""
-        row = self._raw.execute(
-            """
-            SELECT EXISTS (
-                SELECT 1
-                FROM pg_depend AS d
-                JOIN pg_rewrite AS r ON r.oid = d.objid
-                WHERE d.refobjid = to_regclass(%s) AND r.ev_class <> d.refobjid
-            )
-            """,
-            [f'"{publication.schema}"."{publication.table}"'],
-        ).fetchone()
-        return bool(row and row[0])
+        column, value = publication.partition
+        self._raw.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (LIKE {})").format(target, staged))
+        self._raw.execute(
+            sql.SQL("DELETE FROM {} WHERE {} = %s").format(target, sql.Identifier(column)),
+            [value],
+        )
+        self._raw.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}").format(target, staged))
+        return []
 
     def discard_staging(self) -> None:
         self._raw.execute(

@@ -15,7 +15,6 @@ from contextlib import AbstractContextManager
 from functools import reduce
 from pathlib import Path
 
-import duckdb
 import ibis
 import ibis.expr.types as ir
 from ibis.backends.pyspark.datatypes import PySparkType
@@ -28,7 +27,7 @@ from medallion_ibis.backends.base import (
     Warehouse,
     file_lock,
 )
-from medallion_ibis.ingest import explain_csv_error, read_source
+from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
 
 NEXT_SUFFIX = "__next"
@@ -84,7 +83,7 @@ class SparkWarehouse(Warehouse):
             parsed = Path(scratch) / "bronze.parquet"
             try:
                 self._reader.to_parquet(bronze, parsed)
-            except duckdb.InvalidInputException as error:
+            except CSV_ERRORS as error:
                 raise explain_csv_error(path, error) from None
             rows = self.session.read.parquet(str(parsed))
             rows.write.saveAsTable(_name(STAGING_SCHEMA, staged), format="parquet")
@@ -102,7 +101,7 @@ class SparkWarehouse(Warehouse):
         frame.select(*declared).write.saveAsTable(_name(STAGING_SCHEMA, staged), format="parquet")
         return int(self.staged(staged).count().execute())
 
-    def publish(self, publications: Sequence[Publication]) -> None:
+    def publish(self, publications: Sequence[Publication]) -> list[str]:
         targets: dict[tuple[str, str], list[Publication]] = defaultdict(list)
         for publication in publications:
             targets[(publication.schema, publication.table)].append(publication)
@@ -118,6 +117,7 @@ class SparkWarehouse(Warehouse):
             self.session.sql(
                 f"ALTER TABLE {_name(schema, table + NEXT_SUFFIX)} RENAME TO {_name(schema, table)}"
             )
+        return []
 
     def _write_next(self, schema: str, table: str, parts: list[Publication]) -> None:
         """The target's next content beside it: the staged rows, plus, for a table shared by

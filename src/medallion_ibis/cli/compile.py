@@ -1,6 +1,5 @@
 """``medallion-ibis compile``."""
 
-from datetime import date
 from pathlib import Path
 
 import click
@@ -30,6 +29,9 @@ def compile_command(
     """Print the SQL that builds MODEL (``name`` or ``pipeline.name``) on a dialect, or that
     of every model --select names (each under a ``-- pipeline.model`` line).
 
+    Without --as-of the SQL finds the as-of date as a build does: a subquery takes the
+    pipeline's latest valid transaction date from the published silver table.
+
     Example:
 
         medallion-ibis compile gold_customer_lifetime_value --dialect postgres
@@ -42,7 +44,7 @@ def compile_command(
     from medallion_ibis.selection import Node, select_nodes
 
     with reported():
-        day = parse_as_of(as_of) or date.today()
+        day = parse_as_of(as_of)
         pipelines = load_project(project_dir).pipelines
         if model is not None:
             click.echo(compile_model(model, dialect, day, pipelines.values()))

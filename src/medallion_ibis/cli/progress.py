@@ -1,19 +1,44 @@
-"""dbt-style progress lines: ``3 of 9 OK silver.silver_sales_cleaned 2,000 rows in 0.12s``."""
+"""dbt-style progress lines: ``3 of 9 OK silver.silver_sales_cleaned 2,000 rows in 0.12s``.
+
+On a terminal, the running step is shown live with a spinner and its elapsed time (a 6 s
+step on PostgreSQL is otherwise silent until it ends); elsewhere (CI logs, pipes) a plain
+``START`` line is printed when a step begins, as dbt does.
+"""
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress as LiveProgress
+from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from medallion_ibis.redact import redact_text
 from medallion_ibis.runner import BuildResult, Progress, StepResult
 
 
 class ConsoleProgress(Progress):
-    """Prints one line per finished step, coloured by outcome."""
+    """Prints one line per finished step, coloured by outcome, and shows the running one."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self._live: LiveProgress | None = None
+
+    def step_started(self, index: int, total: int, node: str) -> None:
+        if not self.console.is_terminal:
+            self.console.print(f"{index} of {total} START {escape(node)}", highlight=False)
+            return
+        self._live = LiveProgress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self._live.add_task(f"{index} of {total} {escape(node)}", total=None)
+        self._live.start()
 
     def step_finished(self, index: int, total: int, result: StepResult) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
         if result.status == "success":
             rows = f"{result.rows:,} rows" if result.rows is not None else ""
             self.console.print(

@@ -126,7 +126,7 @@ def _code(model: Model) -> CodeDoc:
 
 def _model_doc(pipeline: Pipeline, model: Model, as_of: date) -> tuple[TableDoc, str]:
     """The model's page content, and its DuckDB SQL for the lineage pass."""
-    expression = model_expression(pipeline, model, as_of)
+    expression = model_expression(pipeline, model, as_of, date.today())
     schema = expression.schema()
     contract = model.contract
     key = list(contract.unique or []) if contract is not None else []

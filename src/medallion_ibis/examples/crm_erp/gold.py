@@ -264,10 +264,14 @@ def fact_sales(
     Lines whose customer id or product number is unknown are kept with NULL attributes and
     ``is_customer_known`` / ``is_product_known`` false; their behaviour features still follow
     the line's own customer id. RFM features, computed at the as-of date, describe the
-    customer then; rows for orders after the as-of date carry them too (train on the
-    point-in-time features, not on these, when rows after the as-of date matter).
+    customer then.
+
+    Only lines that exist as of the as-of date are kept: lines dated after it are left out
+    (a build as of an earlier day sees the data as it was then); undated lines, including
+    future-dated ones (``is_future_dated``), are kept, as nothing places them after it.
     """
-    as_of = ibis.literal(run.as_of)
+    as_of = run.as_of
+    sales = sales.filter(sales.order_date.isnull() | (sales.order_date <= as_of))
     known_customers = customers.drop("_gold_created_at").rename(known_customer_id="customer_id")
     sold = products_as_sold(sales, products).rename(
         sold_order_number="order_number", sold_line_number="line_number"
@@ -351,5 +355,6 @@ def fact_sales(
         is_customer_known=joined.customer_key.notnull(),
         is_product_known=joined.product_id.notnull(),
         dates_out_of_order=joined.dates_out_of_order,
+        is_future_dated=joined.is_future_dated,
         _gold_created_at=run.stamp(),
     )

@@ -185,8 +185,8 @@ def typed_erp_customers(erp: ir.Table) -> ir.Table:
     )
 
 
-def with_plausible_birthdates(people: ir.Table, as_of: date) -> ir.Table:
-    return people.mutate(birthdate=plausible_birthdate(people.birthdate, ibis.literal(as_of)))
+def with_plausible_birthdates(people: ir.Table, as_of: ir.DateValue) -> ir.Table:
+    return people.mutate(birthdate=plausible_birthdate(people.birthdate, as_of))
 
 
 @PIPELINE.model(layer="silver", inputs=(ERP_CUSTOMERS.table,), contract=contracts.ErpCustomers)
@@ -469,6 +469,19 @@ def consistent_amounts(sales: ir.Table) -> ir.Table:
     )
 
 
+def without_future_order_dates(sales: ir.Table, latest_possible_date: date) -> ir.Table:
+    """An order date after ``latest_possible_date`` (the build's day, see
+    ``RunContext.latest_possible_date``) is a typo or a placeholder such as 99991231, not a
+    sale: it becomes NULL, like an unreadable date, and ``is_future_dated`` says why. The line
+    stays (its amounts are real) but cannot be placed in time, so it moves neither the default
+    as-of date nor any RFM or point-in-time feature."""
+    is_future = (sales.order_date > ibis.literal(latest_possible_date)).fill_null(False)
+    return sales.mutate(
+        order_date=ibis.cases((is_future, ibis.null("date")), else_=sales.order_date),
+        is_future_dated=is_future,
+    )
+
+
 def flagged_dates(sales: ir.Table) -> ir.Table:
     return sales.mutate(
         dates_out_of_order=dates_out_of_order(sales.order_date, sales.ship_date, sales.due_date)
@@ -476,13 +489,14 @@ def flagged_dates(sales: ir.Table) -> ir.Table:
 
 
 @PIPELINE.model(layer="silver", inputs=(SALES.table,), contract=contracts.SalesClean)
-def sales_clean(bronze_sales: ir.Table) -> ir.Table:
+def sales_clean(bronze_sales: ir.Table, *, run: RunContext) -> ir.Table:
     """One row per sales line: dates typed, amounts made consistent, date order flagged."""
     return (
         SALES_KEYS.accepted(bronze_sales)
         .pipe(typed_sales)
         .pipe(numbered_lines)
         .pipe(consistent_amounts)
+        .pipe(without_future_order_dates, run.latest_possible_date)
         .pipe(flagged_dates)
         .pipe(conform, contracts.SalesClean)
     )
@@ -525,7 +539,9 @@ def quarantine(
 
 
 def latest_order_date(sales: ir.Table) -> ir.Scalar:
-    """Default as-of date: the latest valid order date, so a rebuild is reproducible."""
+    """Default as-of date: the latest valid order date, so a rebuild is reproducible.
+
+    Future order dates are already NULL (see ``without_future_order_dates``)."""
     return sales.order_date.max()
 
 

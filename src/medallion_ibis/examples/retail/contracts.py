@@ -50,6 +50,7 @@ SilverSales = table(
         "unit_price_valid": column(MONEY, nullable=True, at_least=0),
         "total_amount": column(MONEY, nullable=True, at_least=0),
         "transaction_date_clean": column(DATE, nullable=True),
+        "is_future_dated": column(FLAG),
         "is_valid_transaction": column(FLAG),
     },
     unique=["transaction_id"],

@@ -1,7 +1,9 @@
 """Retail gold: the business marts, as rules over the silver tables.
 
-Every "days since" counts to the run's as-of date and every ratio is a true, null-safe
-division, so a rebuild of the same input gives the same rows on every engine.
+Every table counts only the valid sales dated on or before the run's as-of date (what existed
+then), every "days since" counts to that date and every ratio is a true, null-safe division,
+so a rebuild of the same input gives the same rows on every engine. Customers and products are
+described as exported.
 """
 
 import ibis
@@ -18,8 +20,10 @@ SILVER_CUSTOMERS = "silver_customers_cleaned"
 SILVER_PRODUCTS = "silver_products_cleaned"
 
 
-def valid_sales(sales: ir.Table) -> ir.Table:
-    return sales.filter(_.is_valid_transaction)
+def valid_sales(sales: ir.Table, run: RunContext) -> ir.Table:
+    """The valid sales that exist as of the as-of date: a build as of an earlier day sees
+    neither later sales nor negative "days since"."""
+    return sales.filter(_.is_valid_transaction, _.transaction_date_clean <= run.as_of)
 
 
 def percent(part: ir.NumericValue, whole: ir.NumericValue) -> ir.DecimalValue:
@@ -37,7 +41,7 @@ def data_quality_status(transactions: ir.IntegerValue, revenue: ir.NumericValue)
 )
 def gold_daily_sales_summary(sales: ir.Table, customers: ir.Table, *, run: RunContext) -> ir.Table:
     """Sales KPIs per sale date × store × product category."""
-    with_segments = valid_sales(sales).left_join(
+    with_segments = valid_sales(sales, run).left_join(
         customers.select("customer_id", "customer_tenure_segment", "value_segment"),
         "customer_id",
     )
@@ -130,7 +134,7 @@ def gold_customer_lifetime_value(
 ) -> ir.Table:
     """Lifetime value, segment and activity per valid customer with valid sales."""
     purchases = (
-        valid_sales(sales)
+        valid_sales(sales, run)
         .group_by("customer_id")
         .aggregate(
             total_transactions=_.transaction_id.nunique(),
@@ -150,9 +154,7 @@ def gold_customer_lifetime_value(
             (lifespan_days > 0, safe_divide(purchases.total_transactions, lifespan_days)),
             else_=purchases.total_transactions.cast("float64"),
         ),
-        days_since_last_purchase=days_between(
-            purchases.last_purchase_date, ibis.literal(run.as_of)
-        ),
+        days_since_last_purchase=days_between(purchases.last_purchase_date, run.as_of),
     )
     valid_customers = customers.filter(_.is_valid_customer)
     joined = behaviour.join(valid_customers, "customer_id")
@@ -248,7 +250,7 @@ def business_recommendation(
 def gold_product_performance(sales: ir.Table, products: ir.Table, *, run: RunContext) -> ir.Table:
     """Sales, margin, inventory and advice per valid product; no sales means revenue 0."""
     product_sales = (
-        valid_sales(sales)
+        valid_sales(sales, run)
         .group_by("product_id")
         .aggregate(
             total_sales_transactions=_.transaction_id.nunique(),

@@ -69,11 +69,20 @@ def typed_sales(sales: ir.Table) -> ir.Table:
     )
 
 
-def validated_sales(sales: ir.Table) -> ir.Table:
-    """Quantity must be positive and price non-negative; only then is there a total."""
+def validated_sales(sales: ir.Table, latest_possible_date: date) -> ir.Table:
+    """Quantity must be positive and price non-negative; only then is there a total.
+
+    A valid transaction also has a date, and not one after ``latest_possible_date`` (the
+    build's day, see ``RunContext.latest_possible_date``): a sale dated 9999-12-31 is a typo or
+    a placeholder. It stays in silver with ``is_future_dated`` saying why it is not valid, so
+    it counts in no gold table and cannot move the default as-of date.
+    """
     checked = sales.mutate(
         quantity_valid=positive_or_null(sales.quantity),
         unit_price_valid=non_negative_or_null(sales.unit_price),
+        is_future_dated=(
+            sales.transaction_date_clean > ibis.literal(latest_possible_date)
+        ).fill_null(False),
     )
     return checked.mutate(
         total_amount=(checked.quantity_valid * checked.unit_price_valid).cast(MONEY),
@@ -81,17 +90,18 @@ def validated_sales(sales: ir.Table) -> ir.Table:
             checked.quantity_valid.notnull()
             & checked.unit_price_valid.notnull()
             & checked.transaction_date_clean.notnull()
+            & ~checked.is_future_dated
         ),
     )
 
 
 @PIPELINE.model(layer="silver", inputs=(SALES.table,), contract=contracts.SilverSales)
-def silver_sales_cleaned(bronze_sales: ir.Table) -> ir.Table:
+def silver_sales_cleaned(bronze_sales: ir.Table, *, run: RunContext) -> ir.Table:
     """One row per transaction: typed, standardised, with a validity flag."""
     return (
         SALES_KEYS.accepted(bronze_sales)
         .pipe(typed_sales)
-        .pipe(validated_sales)
+        .pipe(validated_sales, run.latest_possible_date)
         .pipe(conform, contracts.SilverSales)
     )
 
@@ -126,7 +136,7 @@ def typed_customers(customers: ir.Table) -> ir.Table:
     )
 
 
-def segmented_customers(customers: ir.Table, as_of: date) -> ir.Table:
+def segmented_customers(customers: ir.Table, as_of: ir.DateValue) -> ir.Table:
     """Email kept only when it looks like an address; tenure and value segments."""
     has_email = customers.email.re_search(EMAIL_ADDRESS).fill_null(False)
     return customers.mutate(
@@ -134,9 +144,7 @@ def segmented_customers(customers: ir.Table, as_of: date) -> ir.Table:
         .join([customers.first_name_clean, customers.last_name_clean])
         .nullif(""),
         email_clean=ibis.cases((has_email, customers.email), else_=ibis.null("string")),
-        customer_tenure_segment=tenure_segment(
-            customers.registration_date_clean, ibis.literal(as_of)
-        ),
+        customer_tenure_segment=tenure_segment(customers.registration_date_clean, as_of),
         value_segment=value_segment(customers.credit_limit_valid),
         is_valid_customer=has_email
         & customers.first_name_clean.notnull()
@@ -249,7 +257,10 @@ def quarantine(
 
 
 def latest_valid_sale_date(sales: ir.Table) -> ir.Scalar:
-    """Default as-of date: the day of the latest valid sale, so a rebuild is reproducible."""
+    """Default as-of date: the day of the latest valid sale, so a rebuild is reproducible.
+
+    A future-dated sale is not valid (see ``validated_sales``), so it cannot move this date.
+    """
     return sales.filter(_.is_valid_transaction).transaction_date_clean.max()
 
 

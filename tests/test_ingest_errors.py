@@ -1,0 +1,97 @@
+"""Files DuckDB cannot parse, or whose header is wrong, are refused with one sentence naming
+the file, the line and the problem (exit code 2), never a traceback or DuckDB's report."""
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from retail_fixtures import write_seeds
+
+from medallion_ibis.cli import main
+from medallion_ibis.examples.retail.sources import SALES
+
+Breakage = Callable[[Path], str]
+"""Damages the sales file in place; returns what the message must contain."""
+
+
+def lines_of(sales: Path) -> list[bytes]:
+    return sales.read_bytes().split(b"\n")
+
+
+def latin1_in_the_header(sales: Path) -> str:
+    sales.write_bytes(sales.read_bytes().replace(b"store_location", b"store_l\xe9cation", 1))
+    return f"{sales}:1: not UTF-8 (byte 0xe9 at column"
+
+
+def huge_field(sales: Path) -> str:
+    lines = lines_of(sales)
+    lines[4] = lines[4].replace(b",", b"," + b"x" * (50 << 20) + b",", 1)
+    sales.write_bytes(b"\n".join(lines))
+    return f"{sales}:5: a record longer than 2 MB"
+
+
+def unterminated_quote(sales: Path) -> str:
+    lines = lines_of(sales)
+    lines[3] = lines[3].replace(b",", b',"oops', 1)
+    sales.write_bytes(b"\n".join(lines))
+    return f"{sales}:4: Expected Number of Columns: 10 Found: 8 (the record runs over 8 lines"
+
+
+def broken_quoted_field(sales: Path) -> str:
+    lines = lines_of(sales)
+    lines[3] = lines[3].replace(b",", b',"x"y', 1)
+    sales.write_bytes(b"\n".join(lines))
+    return f"{sales}:4: a quoted value is not closed properly (unterminated quote) in line"
+
+
+def mixed_line_endings(sales: Path) -> str:
+    lines = lines_of(sales)
+    sales.write_bytes(b"\r\n".join(lines[:5]) + b"\r\n" + b"\n".join(lines[5:]))
+    return f"{sales}:6: mixed line endings"
+
+
+def zero_bytes(sales: Path) -> str:
+    sales.write_bytes(b"")
+    return f"{sales}: empty file"
+
+
+def duplicate_header_name(sales: Path) -> str:
+    sales.write_bytes(sales.read_bytes().replace(b"category", b"quantity", 1))
+    return f"{sales}:1: header names 'quantity' more than once"
+
+
+def trailing_comma(sales: Path) -> str:
+    sales.write_bytes(b",\n".join(line for line in lines_of(sales) if line) + b",\n")
+    return f"{sales}:1: header has an empty column name (column 11); a trailing comma"
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        latin1_in_the_header,
+        huge_field,
+        unterminated_quote,
+        broken_quoted_field,
+        mixed_line_endings,
+        zero_bytes,
+        duplicate_header_name,
+        trailing_comma,
+    ],
+)
+def test_unreadable_file_is_one_sentence_naming_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, breakage: Breakage
+) -> None:
+    for name in [name for name in os.environ if name.startswith("MEDALLION_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    seeds = write_seeds(tmp_path / "seeds")
+    expected = breakage(seeds / SALES.path)
+    result = CliRunner().invoke(
+        main, ["build", "--pipeline", "retail", "--seeds", str(seeds)], catch_exceptions=False
+    )
+    assert result.exit_code == 2, result.output
+    [message] = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert expected in message, message
+    assert len(message) < 400, message

@@ -1,0 +1,131 @@
+"""``_row_number`` is the physical line a record starts on, whatever the file's shape: blank
+lines between records, blank lines inside quoted values, CRLF line ends. And bytes no engine
+can store (NUL) are refused the same way on every engine, naming file and line."""
+
+from datetime import datetime
+from pathlib import Path
+
+import ibis
+import pytest
+from helpers import build_into
+from retail_fixtures import write_seeds
+
+from medallion_ibis.errors import InputFileError
+from medallion_ibis.examples.retail.sources import SALES
+from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
+from medallion_ibis.model import Lineage, Source
+
+PAIR = Source(table="pairs", path="pairs.csv", columns=("key", "text"), system="test")
+LINEAGE = Lineage(run_id="run", loaded_at=datetime(2024, 1, 1))
+
+
+def line_numbers(tmp_path: Path, content: bytes) -> dict[str, int]:
+    """Each record's key → its ``_row_number``, read as every engine reads it."""
+    path = tmp_path / PAIR.path
+    path.write_bytes(content)
+    con = ibis.duckdb.connect()
+    rows = read_source(con, path, PAIR, LINEAGE).to_pyarrow().to_pylist()
+    return {row["key"]: row["_row_number"] for row in rows}
+
+
+def test_blank_lines_between_records_are_counted(tmp_path: Path) -> None:
+    content = b"key,text\n\na,1\n\nb,2\n\nc,3\n\nd,4\n"
+    assert line_numbers(tmp_path, content) == {"a": 3, "b": 5, "c": 7, "d": 9}
+
+
+def test_several_blank_lines_in_a_row_and_at_the_end(tmp_path: Path) -> None:
+    content = b"key,text\n\n\n\na,1\nb,2\n\n\nc,3\n\n\n"
+    assert line_numbers(tmp_path, content) == {"a": 5, "b": 6, "c": 9}
+
+
+def test_blank_lines_inside_quoted_values_are_part_of_the_record(tmp_path: Path) -> None:
+    content = b'key,text\na,"x\n\ny"\n\nb,"\n\n\nz"\nc,3\n\nd,"p\n"\ne,5\n'
+    # a: 2-4; blank 5; b: 6-9; c: 10; blank 11; d: 12-13; e: 14
+    assert line_numbers(tmp_path, content) == {"a": 2, "b": 6, "c": 10, "d": 12, "e": 14}
+
+
+def test_crlf_blank_lines_are_counted(tmp_path: Path) -> None:
+    content = b'key,text\r\n\r\na,1\r\nb,"two\r\n\r\nlines"\r\n\r\nc,3\r\n'
+    assert line_numbers(tmp_path, content) == {"a": 3, "b": 4, "c": 8}
+
+
+def test_a_file_without_blank_lines_keeps_counting_quoted_line_breaks(tmp_path: Path) -> None:
+    content = b'key,text\na,"one\ntwo"\nb,2\nc,"x\ny\nz"\nd,4\n'
+    assert line_numbers(tmp_path, content) == {"a": 2, "b": 4, "c": 5, "d": 8}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'key,text\na,"1\n\n2"\nb,2\n\nc,3,x\n',
+        b'key,text\n\na,"one\ntwo"\n\n\nc,3,x\nd,4\n',
+    ],
+    ids=["quoted-line-breaks-before", "blank-lines-and-quoted-line-breaks-before"],
+)
+def test_an_error_names_the_physical_line(tmp_path: Path, content: bytes) -> None:
+    """DuckDB's own line number leaves out line breaks inside quoted values."""
+    path = tmp_path / PAIR.path
+    path.write_bytes(content)
+    expected = content.split(b"\n").index(b"c,3,x") + 1
+    with pytest.raises(InputFileError, match=rf"^{path}:{expected}: .* in line 'c,3,x'$"):
+        build_table(path)
+
+
+def build_table(path: Path) -> None:
+    """Land ``path`` as a bronze table on DuckDB, as the DuckDB backend does."""
+    con = ibis.duckdb.connect()
+    try:
+        con.create_table("bronze", read_source(con, path, PAIR, LINEAGE))
+    except CSV_ERRORS as error:
+        raise explain_csv_error(path, error) from None
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgres"])
+def test_a_bad_row_after_blank_lines_is_an_input_error_on_every_engine(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    seeds = write_seeds(tmp_path / "seeds")
+    sales = seeds / SALES.path
+    lines = sales.read_text().splitlines()
+    lines[2] += "\n"
+    lines[4] += ",surplus"
+    sales.write_text("\n".join(lines) + "\n")
+    pg_url = request.getfixturevalue("pg_url") if backend == "postgres" else None
+    with pytest.raises(InputFileError, match=rf"^{sales}:6: .*surplus"):
+        build_into(
+            seeds,
+            pipelines=["retail"],
+            backend="postgres" if backend == "postgres" else "duckdb",
+            duckdb_path=tmp_path / "w.duckdb",
+            pg_url=pg_url,
+        )
+
+
+def seeds_with_nul(root: Path) -> Path:
+    """Reference retail files whose sales line 3 carries a NUL byte inside a product name."""
+    seeds = write_seeds(root)
+    sales = seeds / SALES.path
+    lines = sales.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b",", b"\x00X,", 4).replace(b"\x00X,", b",", 3)
+    sales.write_bytes(b"\n".join(lines))
+    assert sales.read_bytes().count(b"\x00") == 1
+    return seeds
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgres"])
+def test_a_nul_byte_is_refused_naming_file_and_line_on_every_engine(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    seeds = seeds_with_nul(tmp_path / "seeds")
+    pg_url = request.getfixturevalue("pg_url") if backend == "postgres" else None
+    with pytest.raises(InputFileError) as raised:
+        build_into(
+            seeds,
+            pipelines=["retail"],
+            backend="postgres" if backend == "postgres" else "duckdb",
+            duckdb_path=tmp_path / "w.duckdb",
+            pg_url=pg_url,
+        )
+    message = str(raised.value)
+    assert message.startswith(f"{seeds / SALES.path}:3: ")
+    assert "NUL" in message
