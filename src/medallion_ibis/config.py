@@ -29,6 +29,9 @@ DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ENV_PREFIX = "MEDALLION_"
 PYPROJECT_TABLE = "medallion-ibis"
 ALL_PIPELINES = "all"
+PROJECT_KEYS = frozenset({"load"})
+"""Project file keys that are not build settings (``load``: the pipelines to load, read by
+``project.load_project``)."""
 NOT_SETTINGS = frozenset({"MEDALLION_TEST_PG_URL"})
 """MEDALLION_* variables that are read elsewhere (the test suite), not by a build."""
 BACKEND_OF_SETTING = {
@@ -104,7 +107,7 @@ def _file_layer(path: Path, values: Mapping[str, Any], warn: Callable[[str], Non
     """A project file's settings, its unknown keys warned about."""
     known = setting_keys()
     for key in values:
-        if key not in known:
+        if key not in known and key not in PROJECT_KEYS:
             warn(f"{path}: unknown key {key!r} is ignored" + _did_you_mean(key, known))
     return _Layer(
         {key: value for key, value in values.items() if key in known},
