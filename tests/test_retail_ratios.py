@@ -13,6 +13,7 @@ from typing import Any
 
 import ibis
 import pytest
+from exact import rounded_half_away
 from helpers import build_into, connect
 from retail_fixtures import fresh_database
 
@@ -98,18 +99,9 @@ RULES: dict[str, list[Rule]] = {
 }
 
 
-def rounded_once(value: Fraction, places: int) -> Fraction:
-    """``value`` rounded half away from zero to ``places`` decimals."""
-    scaled = abs(value) * 10**places
-    units = scaled.numerator // scaled.denominator
-    if 2 * (scaled - units) >= 1:
-        units += 1
-    return Fraction(-units if value < 0 else units, 10**places)
-
-
 def rounded_twice(value: Fraction, places: int) -> Fraction:
     """What the old helpers gave: rounded to 6 places first, then to ``places``."""
-    return rounded_once(rounded_once(value, 6), places)
+    return rounded_half_away(rounded_half_away(value, 6), places)
 
 
 def expected(rule: Rule, row: Row, rounding: Callable[[Fraction, int], Fraction]) -> Any:
@@ -148,16 +140,16 @@ def read_gold(con: ibis.BaseBackend) -> dict[str, list[Row]]:
 
 
 @pytest.mark.parametrize("table", list(RULES))
-def test_every_rounded_ratio_is_the_exact_quotient_rounded_once(
+def test_every_rounded_ratio_is_the_exact_quotient_rounded_half_away(
     gold: dict[str, list[Row]], table: str
 ) -> None:
     rows = gold[table]
     assert rows, f"{table} is empty: the check would pass vacuously"
     wrong = [
-        (rule.column, row[rule.column], expected(rule, row, rounded_once))
+        (rule.column, row[rule.column], expected(rule, row, rounded_half_away))
         for row in rows
         for rule in RULES[table]
-        if row[rule.column] != expected(rule, row, rounded_once)
+        if row[rule.column] != expected(rule, row, rounded_half_away)
     ]
     assert not wrong, f"{len(wrong)} wrong values (column, built, exact), e.g. {wrong[:5]}"
 
@@ -171,6 +163,6 @@ def test_the_data_set_has_quotients_that_rounding_twice_gets_wrong(
     traps = [
         row
         for row in gold["gold_customer_lifetime_value"]
-        if expected(rule, row, rounded_once) != expected(rule, row, rounded_twice)
+        if expected(rule, row, rounded_half_away) != expected(rule, row, rounded_twice)
     ]
     assert traps

@@ -6,7 +6,7 @@ columns of a table (not literals), as in the pipelines.
 """
 
 from collections.abc import Iterator, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, TypeAlias
 
@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 import pytest
+from exact import decimal_of, rounded_half_away
 from hypothesis import example, given
 from hypothesis import strategies as st
 from retail_fixtures import fresh_database
@@ -46,19 +47,10 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         con.disconnect()
 
 
-def rounded_once(value: Fraction, places: int) -> Fraction:
-    """``value`` rounded half away from zero to ``places`` decimals, exactly."""
-    scaled = abs(value) * 10**places
-    units = scaled.numerator // scaled.denominator
-    if 2 * (scaled - units) >= 1:
-        units += 1
-    return Fraction(-units if value < 0 else units, 10**places)
-
-
 def expected_ratio(numerator: Any, denominator: Any, places: int) -> Fraction | None:
     if numerator is None or denominator is None or denominator == 0:
         return None
-    return rounded_once(Fraction(numerator) / Fraction(denominator), places)
+    return rounded_half_away(Fraction(numerator) / Fraction(denominator), places)
 
 
 def ratios(
@@ -78,7 +70,9 @@ def ratios(
     return [row["q"] for row in con.to_pyarrow(expr).to_pylist()]
 
 
-def assert_exact(con: Engine, pairs: Sequence[Pair], types: Any, places: int) -> None:
+def assert_exact(
+    con: Engine, pairs: Sequence[Pair], types: tuple[pa.DataType, pa.DataType], places: int
+) -> None:
     got = ratios(con, pairs, types, places)
     expected = [expected_ratio(n, d, places) for n, d in pairs]
     wrong = [(pair, g, e) for pair, g, e in zip(pairs, got, expected, strict=True) if g != e]
@@ -105,7 +99,7 @@ INTEGER_PAIRS = st.lists(
 )
 CENT_PAIRS = st.lists(
     st.tuples(
-        st.integers(-CENTS_LIMIT, CENTS_LIMIT).map(lambda cents: Decimal(cents).scaleb(-2)),
+        st.integers(-CENTS_LIMIT, CENTS_LIMIT).map(lambda cents: decimal_of(cents, 2)),
         DENOMINATORS,
     ),
     min_size=1,
@@ -135,8 +129,8 @@ def test_ratio_of_two_place_decimals_is_the_fraction_rounded_once(
 @given(
     pairs=st.lists(
         st.tuples(
-            st.integers(-(10**20), 10**20).map(lambda cents: Decimal(cents).scaleb(-2)),
-            st.integers(-(10**20), 10**20).filter(bool).map(lambda c: Decimal(c).scaleb(-2)),
+            st.integers(-(10**20), 10**20).map(lambda cents: decimal_of(cents, 2)),
+            st.integers(-(10**20), 10**20).filter(bool).map(lambda cents: decimal_of(cents, 2)),
         ),
         min_size=1,
         max_size=40,
@@ -163,11 +157,7 @@ def evaluate(con: Engine, values: Sequence[Any], value_type: pa.DataType, digits
     return [row["r"] for row in con.to_pyarrow(expr).to_pylist()]
 
 
-def half_away(value: Decimal, digits: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-
-
-SIX_PLACE_DECIMALS = st.integers(-(10**30), 10**30).map(lambda units: Decimal(units).scaleb(-6))
+SIX_PLACE_DECIMALS = st.integers(-(10**30), 10**30).map(lambda units: decimal_of(units, 6))
 
 
 @given(values=st.lists(SIX_PLACE_DECIMALS, min_size=1, max_size=40), digits=st.integers(0, 5))
@@ -175,11 +165,11 @@ def test_round_half_away_rounds_a_decimal_once(
     engine: Engine, values: list[Decimal], digits: int
 ) -> None:
     got = evaluate(engine, values, pa.decimal128(38, 6), digits)
-    assert got == [half_away(value, digits) for value in values]
+    assert got == [rounded_half_away(Fraction(value), digits) for value in values]
 
 
 WRITTEN_FLOATS = st.integers(-(10**15) + 1, 10**15 - 1).flatmap(
-    lambda units: st.integers(0, 6).map(lambda places: Decimal(units).scaleb(-places))
+    lambda units: st.integers(0, 6).map(lambda places: decimal_of(units, places))
 )
 """Decimals of at most 6 places and 15 significant digits: what the float guarantee covers."""
 
@@ -190,7 +180,7 @@ def test_round_half_away_rounds_a_float_as_written_once(
     engine: Engine, values: list[Decimal], digits: int
 ) -> None:
     got = evaluate(engine, [float(value) for value in values], pa.float64(), digits)
-    assert got == [half_away(value, digits) for value in values]
+    assert got == [rounded_half_away(Fraction(value), digits) for value in values]
 
 
 def test_round_half_away_keeps_the_declared_scale(engine: Engine) -> None:
