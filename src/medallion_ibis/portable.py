@@ -158,6 +158,11 @@ def ratio(
     ``n / d = numerator / denominator · 10^places``. The exact ``%`` gives
     ``|n| = q·|d| + r``; the result is ``q``, plus one when ``2r ≥ |d|``, with the sign of
     ``n / d``, divided by ``10^places``.
+
+    Spark divides decimals exactly but keeps 6 places within 38 digits, so there ``q`` must
+    stay below 10^32. The price of exactness is some twenty decimal operations a row, which
+    PostgreSQL evaluates one by one (about 20 µs a row on the development machine): nothing
+    for aggregated marts, noticeable in a row-level rule over millions of rows.
     """
     shift = places + _scale_of(denominator) - _scale_of(numerator)
     dividend = _times_power_of_ten(_unscaled(numerator), max(shift, 0))
