@@ -529,6 +529,7 @@ def test_sales_are_recomputed_when_untrusted_and_price_derived_when_missing(
         (("100", "2", "0"), (D("100.00"), 2, D("50.00"))),  # a zero price says nothing
         (("", "2", "0"), (D("0.00"), 2, D("0.00"))),
         (("", "2", ""), (None, 2, None)),
+        (("0", "2", ""), (None, 2, None)),  # zero sales, no price: nothing to recompute from
         (("100", "0", "50"), (D("100.00"), None, D("50.00"))),  # quantity unknown: kept
         (("-5", "", "50"), (None, None, D("50.00"))),
         (("100", "", ""), (D("100.00"), None, None)),
