@@ -7,11 +7,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from helpers import SHARED_REFERENCE
 from hypothesis import HealthCheck, settings
 
 from medallion_ibis.config import DEFAULT_PG_URL
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = SHARED_REFERENCE
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 # ci is derandomized: every run draws the same examples, so a CI failure reproduces locally
