@@ -832,6 +832,33 @@ def test_point_in_time_features_see_only_earlier_days(duck: Duck) -> None:
     ]
 
 
+def test_an_order_without_a_known_amount_counts_as_an_order_that_spent_nothing(
+    duck: Duck,
+) -> None:
+    raw = Raw(
+        customers=[customer("1"), customer("2")],
+        products=[product("10")],
+        sales=[
+            sale("SO1", customer_id="1", ordered="20240110", sales="", price=""),  # no amount
+            sale("SO2", customer_id="1", ordered="20240120", sales="20", price="20"),
+            sale("SO3", customer_id="2", ordered="20240115", sales="", price=""),  # no amount
+        ],
+    )
+    fact = fact_by_order(duck, raw)
+    orders = ("SO1", "SO2", "SO3")
+    assert [fact[order]["sales_amount"] for order in orders] == [None, D("20.00"), None]
+    assert [(fact[order]["prior_order_count"], fact[order]["prior_spend"]) for order in orders] == [
+        (0, D("0.00")),
+        (1, D("0.00")),
+        (0, D("0.00")),
+    ]
+    assert [(fact[order]["frequency"], fact[order]["monetary"]) for order in orders] == [
+        (2, D("20.00")),
+        (2, D("20.00")),
+        (1, D("0.00")),
+    ]
+
+
 def test_rfm_describes_each_customer_at_the_as_of_date(duck: Duck) -> None:
     raw = Raw(
         customers=[customer("1"), customer("2"), customer("3")],
