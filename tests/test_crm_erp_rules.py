@@ -888,6 +888,26 @@ def test_rfm_describes_each_customer_at_the_as_of_date(duck: Duck) -> None:
     }
 
 
+def test_an_order_on_the_as_of_date_counts_in_rfm(duck: Duck) -> None:
+    as_of = date(2024, 6, 30)
+    sales = ibis.memtable(
+        {
+            "customer_id": [1, 1],
+            "order_number": ["SO1", "SO2"],
+            "order_date": [as_of - timedelta(days=10), as_of],
+            "sales_amount": [D("100"), D("50")],
+        },
+        schema={
+            "customer_id": "int64",
+            "order_number": "string",
+            "order_date": "date",
+            "sales_amount": "decimal(18, 2)",
+        },
+    )
+    [rfm] = records(duck.con, gold.rfm_as_of(sales, ibis.literal(as_of)))
+    assert (rfm["recency_days"], rfm["frequency"], rfm["monetary"]) == (0, 2, D("150.00"))
+
+
 def test_rfm_scores_are_quintiles_with_ties_broken_by_customer_id(
     duck: Duck,
 ) -> None:
