@@ -62,6 +62,7 @@ def report(found: dict[str, str], reasons: dict[str, str]) -> tuple[str, list[st
     stale = sorted(name for name in reasons if found.get(name) != "survived")
     detected = sum(counts[status] for status in DETECTED)
     judged = len(found) - len(equivalent)
+    checked = judged - counts["not checked"]
     lines = [
         "# Mutation testing report",
         "",
@@ -74,6 +75,8 @@ def report(found: dict[str, str], reasons: dict[str, str]) -> tuple[str, list[st
         f"- **detected: {detected} of {judged} non-equivalent mutants "
         f"({percent(detected, judged)})** — killed, timed out or caught by the type check; "
         "a mutant without tests or not yet checked counts as missed.",
+        f"- of the {checked} checked non-equivalent mutants (a run stopped early leaves the rest "
+        f"unchecked): detected {detected} ({percent(detected, checked)})",
         "",
         "## Survivors",
         "",
