@@ -908,6 +908,27 @@ def test_an_order_on_the_as_of_date_counts_in_rfm(duck: Duck) -> None:
     assert (rfm["recency_days"], rfm["frequency"], rfm["monetary"]) == (0, 2, D("150.00"))
 
 
+def test_rfm_recency_ties_are_broken_by_customer_id(duck: Duck) -> None:
+    as_of = date(2024, 6, 30)
+    customers = [7, 3, 10, 1, 5, 9, 2, 8, 4, 6]  # not in id order, all last seen the same day
+    sales = ibis.memtable(
+        {
+            "customer_id": customers,
+            "order_number": [f"SO{c}" for c in customers],
+            "order_date": [as_of - timedelta(days=3)] * len(customers),
+            "sales_amount": [D("10")] * len(customers),
+        },
+        schema={
+            "customer_id": "int64",
+            "order_number": "string",
+            "order_date": "date",
+            "sales_amount": "decimal(18, 2)",
+        },
+    )
+    scores = by_key(records(duck.con, gold.rfm_as_of(sales, ibis.literal(as_of))), "customer_id")
+    assert [scores[c]["recency_score"] for c in range(1, 11)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+
+
 def test_rfm_scores_are_quintiles_with_ties_broken_by_customer_id(
     duck: Duck,
 ) -> None:
