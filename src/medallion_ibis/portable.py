@@ -108,15 +108,12 @@ def _calendar_date_text(separator: str) -> str:
     return f"^(?:{year}{separator}{month_day}|{leap_year}{separator}02{separator}29)$"
 
 
-_ISO_DATE_TEXT = _calendar_date_text("-")
-_COMPACT_DATE_TEXT = _calendar_date_text("")
-
-
 def parse_iso_date(text: ir.StringValue) -> ir.DateValue:
     """The date written as YYYY-MM-DD in ``text``, or NULL when it is not a real date."""
     trimmed = trim(text)
     return ibis.cases(
-        (trimmed.re_search(_ISO_DATE_TEXT), trimmed.try_cast("date")), else_=ibis.null("date")
+        (trimmed.re_search(_calendar_date_text("-")), trimmed.try_cast("date")),
+        else_=ibis.null("date"),
     )
 
 
@@ -126,7 +123,7 @@ def parse_compact_date(text: ir.StringValue) -> ir.DateValue:
     trimmed = trim(text)
     iso = trimmed.substr(0, 4) + "-" + trimmed.substr(4, 2) + "-" + trimmed.substr(6, 2)
     return ibis.cases(
-        (trimmed.re_search(_COMPACT_DATE_TEXT), iso.try_cast("date")), else_=ibis.null("date")
+        (trimmed.re_search(_calendar_date_text("")), iso.try_cast("date")), else_=ibis.null("date")
     )
 
 
