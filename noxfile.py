@@ -1,5 +1,7 @@
 """Test sessions: ``nox`` runs lint, typecheck, the tests (DuckDB and PostgreSQL) and Spark.
 
+``nox -s mutants`` (mutation testing) and ``nox -s benchmark`` run only when named.
+
 The PostgreSQL tests need a server: MEDALLION_TEST_PG_URL, else
 postgresql://postgres@127.0.0.1:5432/postgres. They fail (not skip) when none answers.
 """
@@ -14,6 +16,8 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
 PASSED_ENV = ("MEDALLION_TEST_PG_URL", "HYPOTHESIS_PROFILE")
+MUTMUT = "mutmut==3.8.1"
+"""Pinned: tests/mutmut_scope.py reads mutmut's stats state, which is not a public API."""
 SPARK_TESTS = "tests/test_pyspark.py"
 """Needs PySpark and Java, which only the spark session installs."""
 
@@ -47,6 +51,19 @@ def spark(session: nox.Session) -> None:
     """The pipeline on Spark in local mode (needs Java), compared with DuckDB row by row."""
     session.install("-e", ".[test,spark]")
     session.run("pytest", SPARK_TESTS, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def mutants(session: nox.Session) -> None:
+    """mutmut over the business rules, then reports/mutation-report.md (not in the default run).
+
+    What is mutated and which tests run is in pyproject's [tool.mutmut]; arguments go to
+    ``mutmut run`` (``nox -s mutants -- --max-children 2``, or mutant names to retry). Fails
+    while a survivor is neither killed nor triaged in reports/mutation_triage.toml.
+    """
+    session.install("-e", ".[test]", MUTMUT)
+    session.run("mutmut", "run", *session.posargs, env={"HYPOTHESIS_PROFILE": "ci"})
+    session.run("python", "reports/mutation_report.py")
 
 
 @nox.session(python=PYTHON)

@@ -7,17 +7,17 @@ publishing, fast enough for one build per property-test example.
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import ibis
+from helpers import SHARED_REFERENCE
 from stand_ins import Row, bronze_arrow, run_context
 
 from medallion_ibis.dag import build_order
 from medallion_ibis.examples.crm_erp import PIPELINE
 
-REFERENCE_CRM_ERP = Path(__file__).resolve().parents[2] / "shared" / "reference" / "crm_erp"
+REFERENCE_CRM_ERP = SHARED_REFERENCE / "crm_erp"
 
 
 class CompiledPipeline:

@@ -10,6 +10,17 @@ import ibis
 from medallion_ibis.config import BackendName, Settings
 from medallion_ibis.runner import BuildResult, build
 
+SHARED_REFERENCE = next(
+    (
+        folder / "shared" / "reference"
+        for folder in Path(__file__).resolve().parents
+        if (folder / "shared" / "reference").is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "reference",
+)
+"""The reference data in ``shared/`` beside the checkout, looked up from the checkout upwards,
+so the copy of the tests that ``nox -s mutants`` runs inside the checkout finds it too."""
+
 
 def build_into(
     seeds: Path,

@@ -14,11 +14,12 @@ from typing import Any
 
 import ibis
 import psycopg
+from helpers import SHARED_REFERENCE
 from stand_ins import Row, records
 
 from medallion_ibis.examples.retail.sources import CUSTOMERS, PRODUCTS, SALES
 
-REFERENCE_RETAIL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "retail"
+REFERENCE_RETAIL = SHARED_REFERENCE / "retail"
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Sequence[Row]) -> Path:

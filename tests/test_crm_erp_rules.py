@@ -529,6 +529,7 @@ def test_sales_are_recomputed_when_untrusted_and_price_derived_when_missing(
         (("100", "2", "0"), (D("100.00"), 2, D("50.00"))),  # a zero price says nothing
         (("", "2", "0"), (D("0.00"), 2, D("0.00"))),
         (("", "2", ""), (None, 2, None)),
+        (("0", "2", ""), (None, 2, None)),  # zero sales, no price: nothing to recompute from
         (("100", "0", "50"), (D("100.00"), None, D("50.00"))),  # quantity unknown: kept
         (("-5", "", "50"), (None, None, D("50.00"))),
         (("100", "", ""), (D("100.00"), None, None)),
@@ -832,6 +833,33 @@ def test_point_in_time_features_see_only_earlier_days(duck: Duck) -> None:
     ]
 
 
+def test_an_order_without_a_known_amount_counts_as_an_order_that_spent_nothing(
+    duck: Duck,
+) -> None:
+    raw = Raw(
+        customers=[customer("1"), customer("2")],
+        products=[product("10")],
+        sales=[
+            sale("SO1", customer_id="1", ordered="20240110", sales="", price=""),  # no amount
+            sale("SO2", customer_id="1", ordered="20240120", sales="20", price="20"),
+            sale("SO3", customer_id="2", ordered="20240115", sales="", price=""),  # no amount
+        ],
+    )
+    fact = fact_by_order(duck, raw)
+    orders = ("SO1", "SO2", "SO3")
+    assert [fact[order]["sales_amount"] for order in orders] == [None, D("20.00"), None]
+    assert [(fact[order]["prior_order_count"], fact[order]["prior_spend"]) for order in orders] == [
+        (0, D("0.00")),
+        (1, D("0.00")),
+        (0, D("0.00")),
+    ]
+    assert [(fact[order]["frequency"], fact[order]["monetary"]) for order in orders] == [
+        (2, D("20.00")),
+        (2, D("20.00")),
+        (1, D("0.00")),
+    ]
+
+
 def test_rfm_describes_each_customer_at_the_as_of_date(duck: Duck) -> None:
     raw = Raw(
         customers=[customer("1"), customer("2"), customer("3")],
@@ -865,6 +893,47 @@ def test_rfm_describes_each_customer_at_the_as_of_date(duck: Duck) -> None:
         "SO3",
         "SO5",
     }
+
+
+def test_an_order_on_the_as_of_date_counts_in_rfm(duck: Duck) -> None:
+    as_of = date(2024, 6, 30)
+    sales = ibis.memtable(
+        {
+            "customer_id": [1, 1],
+            "order_number": ["SO1", "SO2"],
+            "order_date": [as_of - timedelta(days=10), as_of],
+            "sales_amount": [D("100"), D("50")],
+        },
+        schema={
+            "customer_id": "int64",
+            "order_number": "string",
+            "order_date": "date",
+            "sales_amount": "decimal(18, 2)",
+        },
+    )
+    [rfm] = records(duck.con, gold.rfm_as_of(sales, ibis.literal(as_of)))
+    assert (rfm["recency_days"], rfm["frequency"], rfm["monetary"]) == (0, 2, D("150.00"))
+
+
+def test_rfm_recency_ties_are_broken_by_customer_id(duck: Duck) -> None:
+    as_of = date(2024, 6, 30)
+    customers = [7, 3, 10, 1, 5, 9, 2, 8, 4, 6]  # not in id order, all last seen the same day
+    sales = ibis.memtable(
+        {
+            "customer_id": customers,
+            "order_number": [f"SO{c}" for c in customers],
+            "order_date": [as_of - timedelta(days=3)] * len(customers),
+            "sales_amount": [D("10")] * len(customers),
+        },
+        schema={
+            "customer_id": "int64",
+            "order_number": "string",
+            "order_date": "date",
+            "sales_amount": "decimal(18, 2)",
+        },
+    )
+    scores = by_key(records(duck.con, gold.rfm_as_of(sales, ibis.literal(as_of))), "customer_id")
+    assert [scores[c]["recency_score"] for c in range(1, 11)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
 
 
 def test_rfm_scores_are_quintiles_with_ties_broken_by_customer_id(

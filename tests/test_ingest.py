@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import pytest
 from click.testing import CliRunner
@@ -22,6 +23,7 @@ from retail_fixtures import (
 from medallion_ibis.cli import main
 from medallion_ibis.errors import InputFileError
 from medallion_ibis.examples.retail.sources import CUSTOMERS, PRODUCTS, SALES
+from medallion_ibis.ingest import explain_csv_error
 from medallion_ibis.runner import BuildResult
 
 FIELD_SEPARATOR = "\x1f"
@@ -247,6 +249,17 @@ def test_a_row_with_too_few_fields_is_refused_naming_file_and_line(tmp_path: Pat
     products.write_text("\n".join(lines) + "\n")
     with pytest.raises(InputFileError, match=rf"^{products}:3: "):
         build_into(seeds, pipelines=["retail"], duckdb_path=tmp_path / "w.duckdb")
+
+
+def test_a_csv_error_without_a_line_is_reported_by_its_first_line_naming_the_file() -> None:
+    error = duckdb.InvalidInputException(
+        "Invalid Input Error: unterminated quote at the end of the file\n\nPossible Solution: ..."
+    )
+    explained = explain_csv_error(Path("seeds/retail/raw_sales.csv"), error)
+    assert str(explained) == (
+        "seeds/retail/raw_sales.csv: cannot be read as CSV: "
+        "Invalid Input Error: unterminated quote at the end of the file"
+    )
 
 
 def break_missing(seeds: Path) -> str:

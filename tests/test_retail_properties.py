@@ -105,7 +105,10 @@ def customer(dirty: bool) -> st.SearchStrategy[Row]:
         field(key_text(1, 8), BAD_KEYS),
         field(st.sampled_from(["John", " jOHN ", "mary ann", "o'brien", "Zoë"]), [""]),
         field(st.sampled_from(["Doe", "SMITH", " van dyke "]), [""]),
-        field(st.sampled_from(["a@b.co", " Jane.Doe@Shop.COM "]), ["not-an-email", "a@b", ""]),
+        field(
+            st.sampled_from(["a@b.co", " Jane.Doe@Shop.COM "]),
+            ["not-an-email", "a@b", "", "ann@example", "a@b@c"],
+        ),
         st.sampled_from(["555-0101", "", " 555 "]),
         field(DAY, BAD_DAYS),  # registration_date
         st.sampled_from(["Premium", " standard ", ""]),

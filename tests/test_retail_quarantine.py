@@ -111,6 +111,28 @@ def test_the_last_record_of_a_repeated_key_is_kept_and_the_earlier_ones_quaranti
     assert (kept[7]["_row_number"], kept[7]["product_name_clean"]) == (6, "WIDGET LAST")
 
 
+def test_a_newer_record_with_a_broken_key_does_not_push_out_the_good_one_before_it(
+    duck: ibis.BaseBackend,
+) -> None:
+    rows = [
+        sale("7", note="first"),  # line 2
+        sale("7", note="good"),  # line 3: the latest usable record of 7
+        sale("7", "", note="no customer"),  # line 4: newer, but its customer id is blank
+        sale("7", "C-1", note="bad customer"),  # line 5: newer still, customer id unparseable
+    ]
+    assert rule_and_reason(quarantined_sales(duck, rows)) == [
+        (2, "duplicate_key", "transaction_id 7 is repeated; the record on line 3 is kept"),
+        (4, "missing_key", "customer_id is missing"),
+        (5, "unparseable_key", "customer_id 'C-1' is not an integer"),
+    ]
+    [kept] = silver_sales(duck, rows)
+    assert (kept["transaction_id"], kept["_row_number"], kept["product_name_clean"]) == (
+        7,
+        3,
+        "WIDGET GOOD",
+    )
+
+
 def test_keys_are_compared_as_parsed_integers(duck: ibis.BaseBackend) -> None:
     """' 7', '007' and '+7' are the same transaction as '7' once parsed."""
     rows = [sale(" 7", note="a"), sale("007", note="b"), sale("+7", note="c"), sale("7", note="d")]

@@ -29,25 +29,22 @@ Ordering = Callable[[ir.Table], Sequence[ir.Value]]
 Check = tuple[ir.BooleanValue, str, ir.StringValue]
 
 
-def later_in_file(table: ir.Table) -> Sequence[ir.Value]:
-    """Latest record first by its position in the file: the export's last word wins."""
-    return [table._row_number.desc()]
-
-
 @dataclass(frozen=True)
 class KeyScreen:
     """The key rules of one bronze table.
 
     ``required`` columns must hold a value; ``integer`` columns must parse as integers;
-    ``key`` identifies a record, and among records sharing it the first by ``latest_first``
-    is kept (ties broken by position in the file, so the choice never depends on the engine).
+    ``key`` identifies a record. Among records sharing it, the one on the latest line of the
+    file is kept: the export's last word wins. ``latest_first``, when given, ranks records
+    before that (a create date, say), and the line then only breaks its ties, so the choice
+    never depends on the engine.
     """
 
     source_table: str
     required: tuple[str, ...]
     integer: tuple[str, ...]
     key: tuple[str, ...]
-    latest_first: Ordering = later_in_file
+    latest_first: Ordering | None = None
 
     def _text(self, column: str) -> str:
         return f"__text_{column}"
@@ -83,7 +80,7 @@ class KeyScreen:
             group_by=[screened[self._parsed(column)] for column in self.key],
             order_by=[
                 screened["__key_problem"].asc(),
-                *self.latest_first(screened),
+                *(self.latest_first(screened) if self.latest_first else ()),
                 screened._row_number.desc(),
             ],
         )

@@ -28,8 +28,7 @@ from medallion_ibis import (
     parse_int,
     parse_iso_date,
     positive_or_null,
-    round_half_away,
-    safe_divide,
+    ratio,
     upper_text,
     with_lineage,
 )
@@ -421,7 +420,7 @@ def derived_price(
     """The unit price; when missing or not positive, the (recomputed) sales / quantity."""
     return ibis.cases(
         (price > 0, price),
-        else_=round_half_away(safe_divide(sales, quantity)),
+        else_=ratio(sales, quantity),
     ).cast(MONEY)
 
 

@@ -1,16 +1,19 @@
 """Retail gold: the business marts, as rules over the silver tables.
 
 Every table counts only the valid sales dated on or before the run's as-of date (what existed
-then), every "days since" counts to that date and every ratio is a true, null-safe division,
-so a rebuild of the same input gives the same rows on every engine. Customers and products are
-described as exported.
+then), every "days since" counts to that date, and every ratio and average is an exact,
+null-safe division of exact totals rounded once, half away from zero, so a rebuild of the
+same input gives the same rows on every engine. Customers and products are described as
+exported.
 """
+
+from fractions import Fraction
 
 import ibis
 import ibis.expr.types as ir
 from ibis import _
 
-from medallion_ibis import MONEY, RunContext, days_between, round_half_away, safe_divide
+from medallion_ibis import MONEY, RunContext, days_between, ratio
 
 from . import contracts
 from .sources import PIPELINE
@@ -27,7 +30,7 @@ def valid_sales(sales: ir.Table, run: RunContext) -> ir.Table:
 
 
 def percent(part: ir.NumericValue, whole: ir.NumericValue) -> ir.DecimalValue:
-    return round_half_away(safe_divide(part, whole) * 100)
+    return ratio(part * 100, whole)
 
 
 def data_quality_status(transactions: ir.IntegerValue, revenue: ir.NumericValue) -> ir.StringValue:
@@ -54,7 +57,7 @@ def gold_daily_sales_summary(sales: ir.Table, customers: ir.Table, *, run: RunCo
         unique_customers=_.customer_id.nunique(),
         total_revenue=_.total_amount.sum(),
         total_quantity_sold=_.quantity_valid.sum(),
-        avg_order_value=_.total_amount.mean(),
+        priced_sales=_.total_amount.count(),
         max_order_value=_.total_amount.max(),
         min_order_value=_.total_amount.min(),
         new_customers_count=_.customer_id.nunique(where=_.customer_tenure_segment == "New"),
@@ -70,19 +73,15 @@ def gold_daily_sales_summary(sales: ir.Table, customers: ir.Table, *, run: RunCo
         "unique_customers",
         total_revenue=daily.total_revenue.cast(MONEY),
         total_quantity_sold=daily.total_quantity_sold,
-        avg_order_value=round_half_away(daily.avg_order_value),
+        avg_order_value=ratio(daily.total_revenue, daily.priced_sales),
         max_order_value=daily.max_order_value.cast(MONEY),
         min_order_value=daily.min_order_value.cast(MONEY),
         # customers
         new_customers_count=daily.new_customers_count,
         high_value_customers_count=daily.high_value_customers_count,
         # ratios
-        revenue_per_transaction=round_half_away(
-            safe_divide(daily.total_revenue, daily.transaction_count)
-        ),
-        avg_items_per_transaction=round_half_away(
-            safe_divide(daily.total_quantity_sold, daily.transaction_count)
-        ),
+        revenue_per_transaction=ratio(daily.total_revenue, daily.transaction_count),
+        avg_items_per_transaction=ratio(daily.total_quantity_sold, daily.transaction_count),
         customer_concentration_pct=percent(daily.unique_customers, daily.transaction_count),
         # quality
         data_quality_status=data_quality_status(daily.transaction_count, daily.total_revenue),
@@ -120,8 +119,26 @@ def business_value_tier(
     )
 
 
-PROJECTED_CLV_UPLIFT = 1.2
+PROJECTED_CLV_UPLIFT = Fraction(6, 5)
 """Projected CLV assumes the customer's next period brings 20 % more of the same orders."""
+
+
+def projected_clv(
+    spent: ir.NumericValue, priced_orders: ir.IntegerValue, transactions: ir.IntegerValue
+) -> ir.DecimalValue:
+    """Average order value × transactions × 1.2, from the exact average (spent / orders)."""
+    return ratio(
+        spent * transactions * PROJECTED_CLV_UPLIFT.numerator,
+        priced_orders * PROJECTED_CLV_UPLIFT.denominator,
+    )
+
+
+def purchase_frequency(
+    transactions: ir.IntegerValue, lifespan_days: ir.IntegerValue
+) -> ir.DecimalValue:
+    """Transactions per day of the customer's lifespan, to 4 places; a customer whose first and
+    last purchase fall on the same day has a lifespan of one day."""
+    return ratio(transactions, ibis.cases((lifespan_days > 0, lifespan_days), else_=1), 4)
 
 
 @PIPELINE.model(
@@ -139,7 +156,7 @@ def gold_customer_lifetime_value(
         .aggregate(
             total_transactions=_.transaction_id.nunique(),
             total_spent=_.total_amount.sum(),
-            avg_order_value=_.total_amount.mean(),
+            priced_orders=_.total_amount.count(),
             highest_order_value=_.total_amount.max(),
             first_purchase_date=_.transaction_date_clean.min(),
             last_purchase_date=_.transaction_date_clean.max(),
@@ -150,10 +167,6 @@ def gold_customer_lifetime_value(
     lifespan_days = days_between(purchases.first_purchase_date, purchases.last_purchase_date)
     behaviour = purchases.mutate(
         customer_lifespan_days=lifespan_days,
-        purchase_frequency=ibis.cases(
-            (lifespan_days > 0, safe_divide(purchases.total_transactions, lifespan_days)),
-            else_=purchases.total_transactions.cast("float64"),
-        ),
         days_since_last_purchase=days_between(purchases.last_purchase_date, run.as_of),
     )
     valid_customers = customers.filter(_.is_valid_customer)
@@ -168,7 +181,7 @@ def gold_customer_lifetime_value(
         # purchases
         total_transactions=joined.total_transactions,
         total_spent=joined.total_spent.cast(MONEY),
-        avg_order_value=round_half_away(joined.avg_order_value),
+        avg_order_value=ratio(joined.total_spent, joined.priced_orders),
         highest_order_value=joined.highest_order_value.cast(MONEY),
         total_items_purchased=joined.total_items_purchased,
         first_purchase_date=joined.first_purchase_date,
@@ -178,16 +191,16 @@ def gold_customer_lifetime_value(
         days_since_last_purchase=joined.days_since_last_purchase,
         # lifetime value
         current_clv=joined.total_spent.cast(MONEY),
-        projected_clv=round_half_away(
-            joined.avg_order_value * joined.total_transactions * PROJECTED_CLV_UPLIFT
+        projected_clv=projected_clv(
+            joined.total_spent, joined.priced_orders, joined.total_transactions
         ),
         # segments
         customer_segment=customer_segment(joined.total_spent, joined.total_transactions),
         activity_status=activity_status(joined.days_since_last_purchase),
-        purchase_frequency_score=round_half_away(joined.purchase_frequency, 4),
-        avg_items_per_order=round_half_away(
-            safe_divide(joined.total_items_purchased, joined.total_transactions)
+        purchase_frequency_score=purchase_frequency(
+            joined.total_transactions, joined.customer_lifespan_days
         ),
+        avg_items_per_order=ratio(joined.total_items_purchased, joined.total_transactions),
         business_value_tier=business_value_tier(
             joined.total_spent, joined.total_transactions, joined.days_since_last_purchase
         ),
@@ -217,10 +230,13 @@ def profitability_tier(margin_percent: ir.NumericValue) -> ir.StringValue:
 
 
 def inventory_turnover(sold: ir.IntegerValue, stock: ir.IntegerValue) -> ir.DecimalValue:
-    """Units sold over average inventory, taking opening stock as closing stock + units sold."""
-    average_inventory = (stock + (stock + sold)) / 2
+    """Units sold over average inventory, taking opening stock as closing stock + units sold.
+
+    The average inventory is (opening + closing) / 2, so the ratio is 2 × sold over their sum.
+    """
+    opening_stock = stock + sold
     return ibis.cases(
-        ((stock >= 0) & (sold > 0), round_half_away(safe_divide(sold, average_inventory))),
+        ((stock >= 0) & (sold > 0), ratio(sold * 2, stock + opening_stock)),
         else_=ibis.literal(0).cast(MONEY),
     )
 
@@ -257,7 +273,7 @@ def gold_product_performance(sales: ir.Table, products: ir.Table, *, run: RunCon
             unique_customers=_.customer_id.nunique(),
             total_quantity_sold=_.quantity_valid.sum(),
             total_revenue=_.total_amount.sum(),
-            avg_sale_amount=_.total_amount.mean(),
+            priced_sales=_.total_amount.count(),
             first_sale_date=_.transaction_date_clean.min(),
             last_sale_date=_.transaction_date_clean.max(),
         )
@@ -267,7 +283,7 @@ def gold_product_performance(sales: ir.Table, products: ir.Table, *, run: RunCon
         unique_customers=_.unique_customers.fill_null(0),
         total_quantity_sold=_.total_quantity_sold.fill_null(0),
         total_revenue=_.total_revenue.fill_null(0),
-        avg_sale_amount=_.avg_sale_amount.fill_null(0),
+        priced_sales=_.priced_sales.fill_null(0),
     )
     categories = catalogue.group_by("category_clean").aggregate(
         category_total_revenue=_.total_revenue.sum()
@@ -287,7 +303,7 @@ def gold_product_performance(sales: ir.Table, products: ir.Table, *, run: RunCon
         unique_customers=joined.unique_customers,
         total_quantity_sold=joined.total_quantity_sold,
         total_revenue=joined.total_revenue.cast(MONEY),
-        avg_sale_amount=round_half_away(joined.avg_sale_amount),
+        avg_sale_amount=ratio(joined.total_revenue, joined.priced_sales).fill_null(0),
         first_sale_date=joined.first_sale_date,
         last_sale_date=joined.last_sale_date,
         # financials
@@ -300,12 +316,8 @@ def gold_product_performance(sales: ir.Table, products: ir.Table, *, run: RunCon
         current_stock=joined.stock_quantity_valid,
         reorder_level=joined.reorder_level_valid,
         # ratios
-        revenue_per_transaction=round_half_away(
-            safe_divide(joined.total_revenue, joined.total_sales_transactions)
-        ),
-        avg_quantity_per_sale=round_half_away(
-            safe_divide(joined.total_quantity_sold, joined.total_sales_transactions)
-        ),
+        revenue_per_transaction=ratio(joined.total_revenue, joined.total_sales_transactions),
+        avg_quantity_per_sale=ratio(joined.total_quantity_sold, joined.total_sales_transactions),
         customer_repeat_rate=percent(joined.unique_customers, joined.total_sales_transactions),
         # category
         category_total_revenue=joined.category_total_revenue.cast(MONEY),

@@ -20,8 +20,7 @@ from medallion_ibis import (
     parse_int,
     parse_iso_date,
     positive_or_null,
-    round_half_away,
-    safe_divide,
+    ratio,
     title_case,
     upper_text,
     with_lineage,
@@ -209,9 +208,7 @@ def priced_products(products: ir.Table) -> ir.Table:
         cost_price_valid=non_negative_or_null(products.cost_price),
         retail_price_valid=non_negative_or_null(products.retail_price),
         profit_margin_amount=ibis.cases((has_margin, margin.cast(MONEY))),
-        profit_margin_percent=ibis.cases(
-            (has_margin, round_half_away(safe_divide(margin, products.cost_price) * 100))
-        ),
+        profit_margin_percent=ibis.cases((has_margin, ratio(margin * 100, products.cost_price))),
         stock_quantity_valid=stock,
         reorder_level_valid=reorder_level,
         inventory_status=inventory_status(stock, reorder_level),
