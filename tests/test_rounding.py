@@ -168,14 +168,18 @@ def test_round_half_away_rounds_a_decimal_once(
     assert got == [rounded_half_away(Fraction(value), digits) for value in values]
 
 
-WRITTEN_FLOATS = st.integers(-(10**15) + 1, 10**15 - 1).flatmap(
-    lambda units: st.integers(0, 6).map(lambda places: decimal_of(units, places))
+WRITTEN_FLOATS = st.integers(0, 6).flatmap(
+    lambda places: st.integers(-(10 ** (9 + places)) + 1, 10 ** (9 + places) - 1).map(
+        lambda units: decimal_of(units, places)
+    )
 )
-"""Decimals of at most 6 places and 15 significant digits: what the float guarantee covers."""
+"""Decimals of at most 6 places below 10^9: what the float guarantee covers (written to six
+places they have at most 15 digits)."""
 
 
 @given(values=st.lists(WRITTEN_FLOATS, min_size=1, max_size=40), digits=st.integers(0, 5))
 @example(values=[Decimal("2.675"), Decimal("0.125"), Decimal("-1.005")], digits=2)
+@example(values=[Decimal("999999999.999999"), Decimal("-123456789.5")], digits=0)
 def test_round_half_away_rounds_a_float_as_written_once(
     engine: Engine, values: list[Decimal], digits: int
 ) -> None:

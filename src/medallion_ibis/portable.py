@@ -229,9 +229,11 @@ def round_half_away(value: ir.NumericValue, digits: int = 2) -> ir.DecimalValue:
     away from zero). A float has no exact decimal to round (2.675 is stored as 2.67499999…),
     so it is first read as a decimal of ``_FLOAT_READING_SCALE`` places and that decimal is
     rounded. Guarantee for floats: when the float is the nearest double to a decimal of at most
-    6 places and 15 significant digits, the result is that decimal rounded once; other floats
-    are rounded twice (to 6 places, then to ``digits``) and may be one unit off in the last
-    place. Divide exact operands with ``ratio`` rather than rounding a float quotient.
+    6 places whose magnitude is below 10^9 (at most 15 digits once written to 6 places, so
+    DuckDB's cast, which scales in double precision, stays exact), the result is that decimal
+    rounded once; other floats are rounded twice (to 6 places, then to ``digits``) and may be
+    one unit off in the last place (576460752305.0 to 4 places gives 576460752304.9999 on
+    DuckDB). Divide exact operands with ``ratio`` rather than rounding a float quotient.
     """
     target = dt.Decimal(38, digits)
     if value.type().is_integer():
