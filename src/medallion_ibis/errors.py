@@ -32,3 +32,7 @@ class ModelFailed(MedallionError):
         super().__init__(f"{model}: {detail}")
         self.model = model
         self.detail = detail
+
+
+class BuildInterrupted(MedallionError):
+    """The user stopped the build (Ctrl-C); what was published before it is kept."""

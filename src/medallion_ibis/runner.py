@@ -12,7 +12,13 @@ import ibis.expr.types as ir
 from medallion_ibis.backends import Publication, Warehouse, open_warehouse, staged_name
 from medallion_ibis.config import Settings
 from medallion_ibis.dag import build_order
-from medallion_ibis.errors import ConfigurationError, MedallionError, ModelFailed
+from medallion_ibis.errors import (
+    BackendUnavailable,
+    BuildInterrupted,
+    ConfigurationError,
+    MedallionError,
+    ModelFailed,
+)
 from medallion_ibis.ingest import source_file
 from medallion_ibis.model import Lineage, Model, Pipeline, RunContext, Source
 from medallion_ibis.pipelines import select_pipelines
@@ -122,6 +128,8 @@ class Build:
                     self._stage_and_publish(warehouse)
             finally:
                 warehouse.close()
+        except KeyboardInterrupt:
+            raise BuildInterrupted("interrupted") from None
         finally:
             self.result.seconds = time.perf_counter() - clock
         return self.result
@@ -150,10 +158,13 @@ class Build:
         clock = time.perf_counter()
         result = StepResult(node=step.node, status="success")
         try:
-            with self._failures_named(step):
+            with self._failures_named(step, warehouse):
                 result.rows = self._execute(warehouse, step)
         except MedallionError as error:
             result.status, result.message = "error", str(error)
+            raise
+        except KeyboardInterrupt:
+            result.status, result.message = "error", "interrupted"
             raise
         finally:
             result.seconds = time.perf_counter() - clock
@@ -166,6 +177,7 @@ class Build:
             path = source_file(self.settings.seeds, step.target)
             lineage = Lineage(run_id=self.result.run_id, loaded_at=self.result.started_at)
             rows = warehouse.load_source(step.staged, path, step.target, lineage)
+            self._check_landed(warehouse, step, rows)
         else:
             inputs = {name: self.tables[(step.pipeline.name, name)] for name in step.target.inputs}
             expr = step.target.build(inputs, lambda: self._context(step.pipeline))
@@ -174,6 +186,18 @@ class Build:
         if isinstance(step.target, Model) and step.target.contract is not None:
             check_contract(step.node, step.target.contract, self.tables[key], rows)
         return rows
+
+    def _check_landed(self, warehouse: Warehouse, step: Step, parsed: int) -> None:
+        """Bronze holds exactly the parsed rows. An engine can lose them without an error
+        (Spark executors that cannot see the files the driver wrote read nothing), and a
+        build that went on would publish empty tables."""
+        landed = int(warehouse.staged(step.staged).count().execute())
+        if landed != parsed:
+            raise BackendUnavailable(
+                f"{step.node}: the source file has {parsed} rows but the engine stored "
+                f"{landed}; nothing was published (on a Spark cluster, the warehouse and TMPDIR "
+                "must be on storage that every executor can read)"
+            )
 
     def _context(self, pipeline: Pipeline) -> RunContext:
         """The models' view of the run; the as-of date is settled once per pipeline."""
@@ -199,13 +223,17 @@ class Build:
         return value.date() if isinstance(value, datetime) else value
 
     @contextmanager
-    def _failures_named(self, step: Step) -> Iterator[None]:
-        """Engine errors become a ``ModelFailed`` naming the step, with secrets masked."""
+    def _failures_named(self, step: Step, warehouse: Warehouse) -> Iterator[None]:
+        """Engine errors become the engine's explanation when it has one, else a
+        ``ModelFailed`` naming the step, with secrets masked."""
         try:
             yield
         except MedallionError:
             raise
         except Exception as error:
+            explanation = warehouse.explain_failure(error)
+            if explanation is not None:
+                raise explanation from None
             first_line = redact_text(str(error)).strip().splitlines()[0] if str(error) else ""
             raise ModelFailed(step.node, f"{type(error).__name__}: {first_line}") from error
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
-from medallion_ibis.errors import BackendUnavailable
+from medallion_ibis.errors import BackendUnavailable, MedallionError
 from medallion_ibis.model import Lineage, Source
 
 STAGING_SCHEMA = "medallion_staging"
@@ -52,7 +52,8 @@ class Warehouse(ABC):
 
     @abstractmethod
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
-        """Land a CSV file as a staged bronze table; returns the number of rows loaded."""
+        """Land a CSV file as a staged bronze table; returns the number of rows the parser
+        produced, which the runner checks against the staged table."""
 
     def materialize(self, staged: str, expr: ir.Table) -> int:
         """Create a staged table from an expression; returns its row count."""
@@ -70,6 +71,10 @@ class Warehouse(ABC):
     @abstractmethod
     def discard_staging(self) -> None:
         """Drop what this run staged."""
+
+    def explain_failure(self, error: Exception) -> MedallionError | None:
+        """A sentence for an engine failure whose cause this engine recognises, else None."""
+        return None
 
     def close(self) -> None:
         """Release the connection."""
