@@ -61,6 +61,8 @@ USER_METASTORE_KEYS = frozenset(
     }
 )
 """Settings by which a user names their own metastore; then no Derby database is made."""
+QUIET_SETTINGS = {"spark.ui.showConsoleProgress": "false"}
+"""Unless verbose: the build prints its own progress, one line per step."""
 QUIET_LOG_LEVEL = "FATAL"
 """Spark's warnings (a thousand ``WindowExec: No Partition Defined`` per build) and errors
 are hidden; failures reach the user as one sentence through ``explain_failure``."""
@@ -75,12 +77,16 @@ def is_uri(location: str) -> bool:
     return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", location) is not None
 
 
-def spark_settings(location: str, master: str, user: Mapping[str, str]) -> dict[str, str]:
+def spark_settings(
+    location: str, master: str, user: Mapping[str, str], *, verbose: bool = False
+) -> dict[str, str]:
     """The session's settings: package defaults, then what the warehouse needs, then the
     user's settings, which always win. A local ``location`` must already be absolute."""
     settings = dict(SPARK_DEFAULTS)
     if master.startswith("local"):
         settings.update(LOCAL_MODE_DEFAULTS)
+    if not verbose:
+        settings.update(QUIET_SETTINGS)
     settings["spark.sql.warehouse.dir"] = f"{location.rstrip('/')}/tables"
     if not is_uri(location) and not USER_METASTORE_KEYS & user.keys():
         metastore = f"jdbc:derby:;databaseName={location}/metastore_db;create=true"
@@ -115,7 +121,7 @@ class SparkWarehouse(Warehouse):
             location = str(self.folder)
         self.location = location
         builder = SparkSession.builder.master(master).appName("medallion-ibis")
-        for key, value in spark_settings(location, master, conf or {}).items():
+        for key, value in spark_settings(location, master, conf or {}, verbose=verbose).items():
             builder = builder.config(key, value)
         self.session = builder.getOrCreate()
         if not verbose:
@@ -252,7 +258,7 @@ class SparkWarehouse(Warehouse):
         staged = [self.session.table(_name(STAGING_SCHEMA, part.staged)) for part in parts]
         rows = reduce(DataFrame.unionByName, staged)
         partitions = [part.partition for part in parts if part.partition is not None]
-        if partitions and self.session.catalog.tableExists(table, schema):
+        if partitions and self.session.catalog.tableExists(f"{schema}.{table}"):
             column = partitions[0][0]
             replaced = [value for _, value in partitions]
             published = self.session.table(_name(schema, table))
