@@ -16,6 +16,8 @@ PYTHON = "3.11"
 PASSED_ENV = ("MEDALLION_TEST_PG_URL", "HYPOTHESIS_PROFILE")
 SPARK_TESTS = "tests/test_pyspark.py"
 """Needs PySpark and Java, which only the spark session installs."""
+SPARK_CLUSTER_TESTS = "tests/test_spark_cluster.py"
+"""Starts a standalone Spark cluster: minutes, so only on request (``nox -s spark_cluster``)."""
 
 
 @nox.session(python=PYTHON)
@@ -39,7 +41,8 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
     env.setdefault("HYPOTHESIS_PROFILE", "ci")
-    session.run("pytest", f"--ignore={SPARK_TESTS}", *session.posargs, env=env)
+    ignored = (f"--ignore={SPARK_TESTS}", f"--ignore={SPARK_CLUSTER_TESTS}")
+    session.run("pytest", *ignored, *session.posargs, env=env)
 
 
 @nox.session(python=PYTHON)
@@ -47,6 +50,14 @@ def spark(session: nox.Session) -> None:
     """The pipeline on Spark in local mode (needs Java), compared with DuckDB row by row."""
     session.install("-e", ".[test,spark]")
     session.run("pytest", SPARK_TESTS, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def spark_cluster(session: nox.Session) -> None:
+    """Both pipelines through a Spark standalone master and worker on 127.0.0.1, compared
+    with DuckDB table by table; a lost worker, Ctrl-C, a busy metastore (not in CI: slow)."""
+    session.install("-e", ".[test,spark]")
+    session.run("pytest", SPARK_CLUSTER_TESTS, *session.posargs)
 
 
 @nox.session(python=PYTHON)

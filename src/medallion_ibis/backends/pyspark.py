@@ -10,6 +10,7 @@ that last step can leave some tables new and others old; the next successful bui
 
 import os
 import re
+import signal
 import socket
 import tempfile
 import threading
@@ -20,6 +21,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from functools import reduce
 from pathlib import Path
+from types import FrameType
 
 import duckdb
 import ibis
@@ -36,7 +38,12 @@ from medallion_ibis.backends.base import (
     file_lock,
 )
 from medallion_ibis.config import DEFAULT_SPARK_STALL_TIMEOUT
-from medallion_ibis.errors import BackendUnavailable, ConfigurationError, MedallionError
+from medallion_ibis.errors import (
+    BackendUnavailable,
+    BuildInterrupted,
+    ConfigurationError,
+    MedallionError,
+)
 from medallion_ibis.ingest import explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
 
@@ -129,6 +136,18 @@ class SparkWarehouse(Warehouse):
         self.con = ibis.pyspark.connect(self.session)
         self._reader = ibis.duckdb.connect()
         self._watch = StallWatch(self.session, stall_timeout)
+        self._interrupted = False
+        self._spark_on_interrupt = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._on_interrupt)
+
+    def _on_interrupt(self, number: int, frame: FrameType | None) -> None:
+        """Ctrl-C: remembered, because PySpark's own handler (which cancels the running jobs)
+        interrupts py4j mid-call, and what reaches the caller is a ``Py4JError``."""
+        self._interrupted = True
+        if callable(self._spark_on_interrupt):
+            self._spark_on_interrupt(number, frame)
+        raise KeyboardInterrupt
 
     def lock(self) -> AbstractContextManager[None]:
         """A file lock beside a local warehouse; elsewhere a lock database in the metastore."""
@@ -174,6 +193,8 @@ class SparkWarehouse(Warehouse):
 
     def explain_failure(self, error: Exception) -> MedallionError | None:
         """The cause of a known failure, which Spark buries in a Java stack trace."""
+        if self._interrupted:
+            return BuildInterrupted("interrupted")
         if self._watch.stalled:
             return BackendUnavailable(
                 f"Spark ran no task for {self._watch.timeout:g} s (no executor left to run "
@@ -268,12 +289,16 @@ class SparkWarehouse(Warehouse):
         rows.write.saveAsTable(_name(schema, table + NEXT_SUFFIX), format="parquet")
 
     def discard_staging(self) -> None:
-        self.session.sql(f"DROP DATABASE IF EXISTS `{STAGING_SCHEMA}` CASCADE")
+        with self.explained():
+            self.session.sql(f"DROP DATABASE IF EXISTS `{STAGING_SCHEMA}` CASCADE")
 
     def close(self) -> None:
         self._watch.stop()
         self._reader.disconnect()
-        self.session.stop()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._spark_on_interrupt)
+        with self.explained():
+            self.session.stop()
 
 
 class StallWatch:
