@@ -104,17 +104,20 @@ def test_every_table_holds_the_same_rows_on_spark_and_duckdb(
 
 
 def test_duckdb_reads_the_parquet_files_spark_wrote(
-    spark_folder: Path, duckdb_tables: Tables
+    spark_folder: Path, spark_warehouse: SparkWarehouse
 ) -> None:
-    """Other readers of the warehouse: Spark stores naive timestamps as Parquet
-    ``TIMESTAMP_NTZ`` (not adjusted to UTC), which DuckDB reads back as the same values."""
+    """Other readers of the warehouse: Spark stores naive timestamps (the run stamps) as
+    Parquet ``TIMESTAMP_NTZ``, not adjusted to UTC; DuckDB reads the same values back."""
     files = spark_folder / "tables" / "gold.db" / "fact_sales" / "*.parquet"
-    frame = duckdb.sql(f"SELECT * EXCLUDE (_gold_created_at) FROM read_parquet('{files}')")
+    frame = duckdb.sql(f"SELECT * FROM read_parquet('{files}')")
+    assert dict(zip(frame.columns, map(str, frame.types), strict=True))["_gold_created_at"] == (
+        "TIMESTAMP"
+    )
     got = sorted(
         (tuple(row) for row in frame.fetchall()),
         key=lambda row: tuple((value is None, str(value)) for value in row),
     )
-    assert got == duckdb_tables[("gold", "fact_sales")]
+    assert got == rows(spark_warehouse.con, "gold", "fact_sales")
 
 
 def test_local_mode_defaults_yield_to_the_users_settings(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 from ibis.backends.pyspark.datatypes import PySparkType
+from py4j.protocol import Py4JError
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession, functions
 
@@ -68,6 +69,7 @@ USER_METASTORE_KEYS = frozenset(
     }
 )
 """Settings by which a user names their own metastore; then no Derby database is made."""
+MAX_JAVA_CAUSES = 50
 QUIET_SETTINGS = {"spark.ui.showConsoleProgress": "false"}
 """Unless verbose: the build prints its own progress, one line per step."""
 QUIET_LOG_LEVEL = "FATAL"
@@ -104,6 +106,20 @@ def spark_settings(
             value = f"{settings[key]} {value}"
         settings[key] = value
     return settings
+
+
+def _with_java_causes(error: Exception) -> str:
+    """The error's message and those of every Java exception behind it: Spark reports the
+    outermost (``Unable to instantiate …MetaStoreClient``), the cause is nine levels down."""
+    messages = [str(error)]
+    java = getattr(error, "_origin", None) or getattr(error, "java_exception", None)
+    try:
+        while java is not None and len(messages) < MAX_JAVA_CAUSES:
+            messages.append(str(java.toString()))
+            java = java.getCause()
+    except Py4JError:
+        pass
+    return "\n".join(messages)
 
 
 class SparkWarehouse(Warehouse):
@@ -201,7 +217,7 @@ class SparkWarehouse(Warehouse):
                 "them?) and the job was cancelled; check the cluster's workers, or raise "
                 "spark-stall-timeout if they are only slow to come"
             )
-        text = str(error)
+        text = _with_java_causes(error)
         if "Another instance of Derby may have already booted" in text:
             return BackendUnavailable(
                 f"the metastore in {self.location} is in use by another Spark session (an "
