@@ -245,7 +245,7 @@ def test_an_interrupted_build_says_so_without_a_traceback(cluster: Cluster, tmp_
     text = output.decode(errors="replace")
     assert build_process.returncode == 2, text
     assert "Error: interrupted" in text
-    assert "Traceback" not in text
+    assert "Traceback" not in text, text
     assert "py4j" not in text.lower()
 
 

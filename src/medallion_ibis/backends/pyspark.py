@@ -8,6 +8,7 @@ only then swaps each into place with a drop and a rename, a metadata operation. 
 that last step can leave some tables new and others old; the next successful build repairs it.
 """
 
+import logging
 import os
 import re
 import signal
@@ -74,7 +75,8 @@ QUIET_SETTINGS = {"spark.ui.showConsoleProgress": "false"}
 """Unless verbose: the build prints its own progress, one line per step."""
 QUIET_LOG_LEVEL = "FATAL"
 """Spark's warnings (a thousand ``WindowExec: No Partition Defined`` per build) and errors
-are hidden; failures reach the user as one sentence through ``explain_failure``."""
+are hidden, and so are py4j's tracebacks of a call cut short by Ctrl-C; failures reach the
+user as one sentence through ``explain_failure``."""
 
 
 def _name(schema: str, table: str) -> str:
@@ -149,21 +151,29 @@ class SparkWarehouse(Warehouse):
         self.session = builder.getOrCreate()
         if not verbose:
             self.session.sparkContext.setLogLevel(QUIET_LOG_LEVEL)
+            logging.getLogger("py4j").setLevel(logging.CRITICAL)
         self.con = ibis.pyspark.connect(self.session)
         self._reader = ibis.duckdb.connect()
         self._watch = StallWatch(self.session, stall_timeout)
         self._interrupted = False
-        self._spark_on_interrupt = signal.getsignal(signal.SIGINT)
+        self._previous_on_interrupt = signal.getsignal(signal.SIGINT)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._on_interrupt)
 
     def _on_interrupt(self, number: int, frame: FrameType | None) -> None:
-        """Ctrl-C: remembered, because PySpark's own handler (which cancels the running jobs)
-        interrupts py4j mid-call, and what reaches the caller is a ``Py4JError``."""
+        """Ctrl-C cancels Spark's jobs; the build then stops with "interrupted" as soon as the
+        running call returns, and before the next step starts. Raising in the middle of a
+        py4j call (as PySpark's own handler does) makes py4j log a traceback; a second Ctrl-C
+        still does, for a call that will not return."""
+        if self._interrupted:
+            raise KeyboardInterrupt
         self._interrupted = True
-        if callable(self._spark_on_interrupt):
-            self._spark_on_interrupt(number, frame)
-        raise KeyboardInterrupt
+        context = self.session.sparkContext
+        threading.Thread(target=context.cancelAllJobs, name="spark-cancel", daemon=True).start()
+
+    def _stop_if_interrupted(self) -> None:
+        if self._interrupted:
+            raise BuildInterrupted("interrupted")
 
     def lock(self) -> AbstractContextManager[None]:
         """A file lock beside a local warehouse; elsewhere a lock database in the metastore."""
@@ -244,6 +254,7 @@ class SparkWarehouse(Warehouse):
         """DuckDB parses the CSV (the one reader, see ``ingest``) into Parquet; Spark reads
         the Parquet file in parallel and keeps it as a table. Returns the parsed rows, which
         the runner compares with the table: executors that cannot see the file read none."""
+        self._stop_if_interrupted()
         bronze = read_source(self._reader, path, source, lineage)
         with tempfile.TemporaryDirectory(prefix="medallion-") as scratch:
             parsed = Path(scratch) / "bronze.parquet"
@@ -260,6 +271,7 @@ class SparkWarehouse(Warehouse):
         """Like every engine, but each column is stored in the type the expression declares:
         Spark computes some results narrower (``row_number`` is a 32-bit integer there), and
         Ibis drops casts it considers redundant, so the declared types are applied here."""
+        self._stop_if_interrupted()
         frame = self.session.sql(str(self.con.compile(expr)))
         declared = [
             functions.col(f"`{name}`").cast(PySparkType.from_ibis(dtype)).alias(name)
@@ -269,6 +281,7 @@ class SparkWarehouse(Warehouse):
         return int(self.staged(staged).count().execute())
 
     def publish(self, publications: Sequence[Publication]) -> None:
+        self._stop_if_interrupted()
         targets: dict[tuple[str, str], list[Publication]] = defaultdict(list)
         for publication in publications:
             targets[(publication.schema, publication.table)].append(publication)
@@ -312,7 +325,7 @@ class SparkWarehouse(Warehouse):
         self._watch.stop()
         self._reader.disconnect()
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, self._spark_on_interrupt)
+            signal.signal(signal.SIGINT, self._previous_on_interrupt)
         with self.explained():
             self.session.stop()
 
