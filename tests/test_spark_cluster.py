@@ -289,3 +289,26 @@ def test_a_metastore_held_by_another_session_is_named_in_one_sentence(tmp_path: 
     assert second.returncode == 2, output
     assert "is in use by another Spark session" in output
     assert len(output.splitlines()) < 30, output
+
+
+def test_a_uri_warehouse_is_locked_in_the_metastore(cluster: Cluster, tmp_path: Path) -> None:
+    """A warehouse given as a URI (no local folder to lock) with the user's own metastore:
+    the lock is a database in the metastore, refused to a second holder, gone afterwards."""
+    metastore = f"jdbc:derby:;databaseName={tmp_path / 'metastore_db'};create=true"
+    conf = {**CLUSTER_DRIVER, "spark.hadoop.javax.jdo.option.ConnectionURL": metastore}
+    warehouse = SparkWarehouse(f"file://{tmp_path}/lake", cluster.master_url, conf)
+    try:
+        assert warehouse.folder is None
+        with (
+            warehouse.lock(),
+            pytest.raises(BackendUnavailable, match=r"taken by \S+ pid \d+ at "),
+            warehouse.lock(),
+        ):
+            pass
+        with warehouse.lock():
+            pass
+        assert "medallion_build_lock" not in [
+            database.name for database in warehouse.session.catalog.listDatabases()
+        ]
+    finally:
+        warehouse.close()
