@@ -47,7 +47,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def spark(session: nox.Session) -> None:
-    """The pipeline on Spark in local mode (needs Java), compared with DuckDB row by row."""
+    """Both pipelines on Spark in local mode (needs Java), every table compared with DuckDB."""
     session.install("-e", ".[test,spark]")
     session.run("pytest", SPARK_TESTS, *session.posargs)
 
