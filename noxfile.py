@@ -20,6 +20,8 @@ MUTMUT = "mutmut==3.8.1"
 """Pinned: tests/mutmut_scope.py reads mutmut's stats state, which is not a public API."""
 SPARK_TESTS = "tests/test_pyspark.py"
 """Needs PySpark and Java, which only the spark session installs."""
+SPARK_CLUSTER_TESTS = "tests/test_spark_cluster.py"
+"""Starts a standalone Spark cluster: minutes, so only on request (``nox -s spark_cluster``)."""
 
 
 @nox.session(python=PYTHON)
@@ -43,12 +45,13 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
     env.setdefault("HYPOTHESIS_PROFILE", "ci")
-    session.run("pytest", f"--ignore={SPARK_TESTS}", *session.posargs, env=env)
+    ignored = (f"--ignore={SPARK_TESTS}", f"--ignore={SPARK_CLUSTER_TESTS}")
+    session.run("pytest", *ignored, *session.posargs, env=env)
 
 
 @nox.session(python=PYTHON)
 def spark(session: nox.Session) -> None:
-    """The pipeline on Spark in local mode (needs Java), compared with DuckDB row by row."""
+    """Both pipelines on Spark in local mode (needs Java), every table compared with DuckDB."""
     session.install("-e", ".[test,spark]")
     session.run("pytest", SPARK_TESTS, *session.posargs)
 
@@ -64,6 +67,14 @@ def mutants(session: nox.Session) -> None:
     session.install("-e", ".[test]", MUTMUT)
     session.run("mutmut", "run", *session.posargs, env={"HYPOTHESIS_PROFILE": "ci"})
     session.run("python", "reports/mutation_report.py")
+
+
+@nox.session(python=PYTHON)
+def spark_cluster(session: nox.Session) -> None:
+    """Both pipelines through a Spark standalone master and worker on 127.0.0.1, compared
+    with DuckDB table by table; a lost worker, Ctrl-C, a busy metastore (not in CI: slow)."""
+    session.install("-e", ".[test,spark]")
+    session.run("pytest", SPARK_CLUSTER_TESTS, *session.posargs)
 
 
 @nox.session(python=PYTHON)

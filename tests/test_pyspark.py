@@ -1,40 +1,52 @@
-"""The same pipeline on Spark (local mode): published gold equals DuckDB's, row by row.
+"""Both pipelines on Spark (local mode): every published table equals DuckDB's, row by row.
 
 Runs in its own nox session (``nox -s spark``, part of the default run) because it needs
-PySpark and a JVM, which the other sessions do not install.
+PySpark and a JVM, which the other sessions do not install. One Spark build and one DuckDB
+build serve the whole module.
 """
 
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import ibis
 import pytest
 from conftest import SEEDS
-from helpers import build_into, connect, rows
+from helpers import rows
 
-from medallion_ibis.backends.pyspark import SparkWarehouse
-from medallion_ibis.config import Settings
+from medallion_ibis.backends.pyspark import (
+    LOCAL_MODE_DEFAULTS,
+    SparkWarehouse,
+    spark_settings,
+)
+from medallion_ibis.config import Settings, is_uri
 from medallion_ibis.runner import build
 
+PIPELINES = ("retail", "crm_erp")
 RUN_COLUMNS = ("_gold_created_at", "_loaded_at", "_run_id")
-TABLES = [
-    ("gold", "gold_daily_sales_summary"),
-    ("gold", "gold_customer_lifetime_value"),
-    ("gold", "gold_product_performance"),
-    ("silver", "silver_sales_cleaned"),
-    ("silver", "quarantine"),
-]
+SMALL_SPARK = {"spark.driver.memory": "1g"}
+"""The machine is shared: a small driver is plenty for the bundled seeds."""
 
-Tables = dict[tuple[str, str], list[tuple[Any, ...]]]
+Key = tuple[str, str]
+Tables = dict[Key, list[tuple[Any, ...]]]
+
+
+def published_tables(con: ibis.BaseBackend) -> list[Key]:
+    return [
+        (schema, table)
+        for schema in ("bronze", "silver", "gold")
+        for table in con.list_tables(database=schema)
+    ]
 
 
 @pytest.fixture(scope="module")
 def duckdb_tables(tmp_path_factory: pytest.TempPathFactory) -> Tables:
     path = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
-    assert build_into(SEEDS, pipelines=["retail"], duckdb_path=path).published
-    con = connect(duckdb_path=path)
+    assert build(Settings(pipelines=PIPELINES, seeds=SEEDS, duckdb_path=path)).published
+    con = ibis.duckdb.connect(str(path))
     try:
-        return {key: rows(con, *key, drop=RUN_COLUMNS) for key in TABLES}
+        return {key: rows(con, *key, drop=RUN_COLUMNS) for key in published_tables(con)}
     finally:
         con.disconnect()
 
@@ -44,25 +56,94 @@ def spark_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled seeds: every quarantine rule fires, so the shared table is not empty."""
     folder = tmp_path_factory.mktemp("spark")
     settings = Settings(
-        backend="pyspark", pipelines=("retail",), seeds=SEEDS, spark_warehouse=folder
+        backend="pyspark",
+        pipelines=PIPELINES,
+        seeds=SEEDS,
+        spark_warehouse=str(folder),
+        spark_conf=SMALL_SPARK,
     )
     assert build(settings).published
     return folder
 
 
 @pytest.fixture(scope="module")
-def spark_tables(spark_folder: Path) -> Iterator[Tables]:
-    """Read back through a new session: the tables outlive the build's own session."""
-    warehouse = SparkWarehouse(spark_folder)
+def spark_warehouse(spark_folder: Path) -> Iterator[SparkWarehouse]:
+    """A new session: the tables outlive the build's own session."""
+    warehouse = SparkWarehouse(spark_folder, conf=SMALL_SPARK)
     try:
-        yield {key: rows(warehouse.con, *key, drop=RUN_COLUMNS) for key in TABLES}
+        yield warehouse
     finally:
         warehouse.close()
 
 
-@pytest.mark.parametrize("key", TABLES, ids=lambda key: ".".join(key))
-def test_spark_builds_the_same_tables_as_duckdb(
-    key: tuple[str, str], spark_tables: Tables, duckdb_tables: Tables
+@pytest.fixture(scope="module")
+def spark_tables(spark_warehouse: SparkWarehouse) -> Tables:
+    con = spark_warehouse.con
+    return {key: rows(con, *key, drop=RUN_COLUMNS) for key in published_tables(con)}
+
+
+def test_spark_publishes_the_same_tables_as_duckdb(
+    spark_tables: Tables, duckdb_tables: Tables
 ) -> None:
-    assert spark_tables[key] == duckdb_tables[key]
-    assert spark_tables[key], "an empty table would make the comparison meaningless"
+    assert sorted(spark_tables) == sorted(duckdb_tables)
+    assert len(duckdb_tables) == 25, "both pipelines' bronze, silver and gold tables"
+
+
+@pytest.mark.parametrize("pipeline_table", ["gold_daily_sales_summary", "fact_sales"])
+def test_gold_of_each_pipeline_is_not_empty(pipeline_table: str, spark_tables: Tables) -> None:
+    """An empty table would make the row-by-row comparison below meaningless."""
+    assert spark_tables[("gold", pipeline_table)]
+
+
+def test_every_table_holds_the_same_rows_on_spark_and_duckdb(
+    spark_tables: Tables, duckdb_tables: Tables
+) -> None:
+    differing = [key for key in duckdb_tables if spark_tables.get(key) != duckdb_tables[key]]
+    assert differing == []
+
+
+def test_duckdb_reads_the_parquet_files_spark_wrote(
+    spark_folder: Path, spark_warehouse: SparkWarehouse
+) -> None:
+    """Other readers of the warehouse: Spark stores naive timestamps (the run stamps) as
+    Parquet ``TIMESTAMP_NTZ``, not adjusted to UTC; DuckDB reads the same values back."""
+    files = spark_folder / "tables" / "gold.db" / "fact_sales" / "*.parquet"
+    frame = duckdb.sql(f"SELECT * FROM read_parquet('{files}')")
+    assert dict(zip(frame.columns, map(str, frame.types), strict=True))["_gold_created_at"] == (
+        "TIMESTAMP"
+    )
+    got = sorted(
+        (tuple(row) for row in frame.fetchall()),
+        key=lambda row: tuple((value is None, str(value)) for value in row),
+    )
+    assert got == rows(spark_warehouse.con, "gold", "fact_sales")
+
+
+def test_local_mode_defaults_yield_to_the_users_settings(tmp_path: Path) -> None:
+    user = {"spark.sql.shuffle.partitions": "64", "spark.driver.extraJavaOptions": "-Dx=1"}
+    settings = spark_settings(str(tmp_path), "local[2]", user)
+    assert settings["spark.sql.shuffle.partitions"] == "64"
+    assert settings["spark.ui.enabled"] == "false"
+    assert settings["spark.driver.extraJavaOptions"].endswith(" -Dx=1"), "the user's last"
+
+
+def test_a_cluster_gets_no_local_mode_defaults(tmp_path: Path) -> None:
+    settings = spark_settings(str(tmp_path), "spark://127.0.0.1:7077", {})
+    assert not LOCAL_MODE_DEFAULTS.keys() & settings.keys()
+
+
+def test_a_warehouse_uri_is_left_to_spark_and_gets_no_derby_metastore() -> None:
+    settings = spark_settings("s3a://bucket/lake/", "local[*]", {})
+    assert settings["spark.sql.warehouse.dir"] == "s3a://bucket/lake/tables"
+    assert "spark.hadoop.javax.jdo.option.ConnectionURL" not in settings
+    assert is_uri("hdfs://nn:8020/x")
+    assert is_uri("abfss://c@a.dfs.core.windows.net/x")
+    assert not is_uri("spark-warehouse")
+    assert not is_uri("/data/lake")
+
+
+def test_the_users_metastore_replaces_the_embedded_derby(tmp_path: Path) -> None:
+    user = {"spark.hadoop.hive.metastore.uris": "thrift://metastore:9083"}
+    settings = spark_settings(str(tmp_path), "local[*]", user)
+    assert "spark.hadoop.javax.jdo.option.ConnectionURL" not in settings
+    assert settings["spark.hadoop.hive.metastore.uris"] == "thrift://metastore:9083"

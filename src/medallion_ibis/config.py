@@ -15,7 +15,7 @@ import tomllib
 import types
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -48,6 +48,10 @@ class ConfigurationWarning(UserWarning):
     """A setting that is ignored: an unknown key, or one the chosen backend does not use."""
 
 
+DEFAULT_SPARK_STALL_TIMEOUT = 600.0
+"""Seconds a Spark job may run no task at all (no executor left) before the build gives up."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a build needs to know, already validated."""
@@ -58,8 +62,13 @@ class Settings:
     as_of: date | None = None
     duckdb_path: Path = Path("medallion.duckdb")
     pg_url: str = DEFAULT_PG_URL
-    spark_warehouse: Path = Path("spark-warehouse")
+    spark_warehouse: str = "spark-warehouse"
+    """A local folder, or a URI Spark can write to (``s3a://``, ``hdfs://``, ``abfss://``)."""
     spark_master: str = "local[*]"
+    spark_conf: Mapping[str, str] = field(default_factory=dict)
+    """The user's Spark settings; each one wins over the package's defaults."""
+    spark_stall_timeout: float = DEFAULT_SPARK_STALL_TIMEOUT
+    spark_verbose: bool = False
     target_dir: Path = Path("target")
     # safety limits (see README, "Configuration")
     allow_shrink: bool = False
@@ -169,6 +178,8 @@ def _convert(key: str, value: Any, kind: Any, name: str) -> Any:
         return _pipelines(value, name)
     if key in SECONDS_SETTINGS:
         return _seconds(value, name)
+    if key == "spark-stall-timeout":
+        return _positive_seconds(value, name)
     if get_origin(kind) is Literal:
         if value not in get_args(kind):
             raise ConfigurationError(
@@ -182,6 +193,40 @@ def _convert(key: str, value: Any, kind: Any, name: str) -> Any:
     if not isinstance(value, str):
         raise ConfigurationError(f"{name} must be a string, got {value!r}")
     return Path(value) if kind is Path else value
+
+
+def is_uri(location: str) -> bool:
+    """Whether ``location`` is a URI (``s3a://…``, ``hdfs://…``) rather than a local path."""
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", location) is not None
+
+
+def _spark_conf(value: Any, name: str) -> dict[str, str]:
+    """Spark settings: a TOML table, or ``key=value`` pairs (a repeated flag), split at the
+    first ``=``; TOML booleans are spelled as Spark spells them (``true``)."""
+    if isinstance(value, Mapping):
+        return {
+            str(key): str(item).lower() if isinstance(item, bool) else str(item)
+            for key, item in value.items()
+        }
+    pairs = (value,) if isinstance(value, str) else value
+    conf: dict[str, str] = {}
+    for pair in pairs:
+        key, equals, setting = str(pair).partition("=")
+        if not equals or not key.strip():
+            raise ConfigurationError(f"{name} takes key=value, got {pair!r}")
+        conf[key.strip()] = setting
+    return conf
+
+
+def _positive_seconds(value: Any, name: str) -> float:
+    """A positive number of seconds, fractions allowed."""
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        seconds = 0.0
+    if isinstance(value, bool) or not seconds > 0:
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}")
+    return seconds
 
 
 def _seconds(value: Any, name: str) -> int:
@@ -223,31 +268,6 @@ def _field_kind(annotation: Any) -> Any:
     return annotation
 
 
-def parse_seconds(name: str, value: object) -> int:
-    """A whole, positive number of seconds (``--connect-timeout``, ``--lock-timeout``)."""
-    try:
-        seconds = int(str(value))
-    except ValueError:
-        seconds = 0
-    if seconds <= 0:
-        raise ConfigurationError(
-            f"--{name} must be a whole number of seconds above 0, got {value!r}"
-        )
-    return seconds
-
-
-def parse_flag(name: str, value: object) -> bool:
-    """A yes/no setting: true/false, yes/no, 1/0 (the environment holds only text)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigurationError(f"{name} must be true or false, got {value!r}")
-
-
 def resolve_settings(
     flags: Mapping[str, Any],
     *,
@@ -280,8 +300,11 @@ def resolve_settings(
     values: dict[str, Any] = {}
     for layer in layers:
         for key, raw in layer.values.items():
-            field = known[key]
-            values[field] = _convert(key, raw, _field_kind(hints[field]), layer.name_of(key))
+            name = known[key]
+            if key == "spark-conf":
+                values[name] = {**values.get(name, {}), **_spark_conf(raw, layer.name_of(key))}
+            else:
+                values[name] = _convert(key, raw, _field_kind(hints[name]), layer.name_of(key))
     settings = Settings(**values)
     for key, backend in BACKEND_OF_SETTING.items():
         if key in layers[-1].values and settings.backend != backend:
@@ -307,9 +330,9 @@ def _check_paths(settings: Settings) -> None:
             raise ConfigurationError(
                 f"duckdb-path {settings.duckdb_path} is a folder; name a database file"
             )
-    if settings.backend == "pyspark":
+    if settings.backend == "pyspark" and not is_uri(settings.spark_warehouse):
         _check_writable_folder(
-            settings.spark_warehouse, f"spark-warehouse {settings.spark_warehouse}"
+            Path(settings.spark_warehouse), f"spark-warehouse {settings.spark_warehouse}"
         )
     _check_writable_folder(settings.target_dir, f"target-dir {settings.target_dir}")
 

@@ -52,3 +52,7 @@ class PublishRejected(MedallionError):
     foreign key pointing at it): the data broke a rule, so nothing is published."""
 
     exit_code = 1
+
+
+class BuildInterrupted(MedallionError):
+    """The user stopped the build (Ctrl-C); what was published before it is kept."""

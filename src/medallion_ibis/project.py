@@ -22,7 +22,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
-from medallion_ibis.config import Settings, resolve_settings
+from medallion_ibis.config import Settings, is_uri, resolve_settings
 from medallion_ibis.errors import ConfigurationError
 from medallion_ibis.model import Location, Pipeline
 
@@ -108,7 +108,9 @@ def rebased(settings: Mapping[str, Any], root: Path) -> dict[str, Any]:
     defaults = Settings()
     paths = {key: str(getattr(defaults, key.replace("-", "_"))) for key in PATH_SETTINGS}
     return {
-        key: str(root / value) if key in PATH_SETTINGS and isinstance(value, str) else value
+        key: str(root / value)
+        if key in PATH_SETTINGS and isinstance(value, str) and not is_uri(value)
+        else value
         for key, value in {**paths, **settings}.items()
     }
 

@@ -14,7 +14,14 @@ import ibis.expr.types as ir
 from medallion_ibis.backends import Publication, Warehouse, open_warehouse, staged_name
 from medallion_ibis.config import Settings
 from medallion_ibis.dag import build_order
-from medallion_ibis.errors import ConfigurationError, MedallionError, ModelFailed, SourceShrank
+from medallion_ibis.errors import (
+    BackendUnavailable,
+    BuildInterrupted,
+    ConfigurationError,
+    MedallionError,
+    ModelFailed,
+    SourceShrank,
+)
 from medallion_ibis.ingest import source_file
 from medallion_ibis.model import Lineage, Model, Pipeline, RunContext, Source
 from medallion_ibis.project import installed_pipelines, select_pipelines
@@ -151,6 +158,8 @@ class Build:
             warehouse = open_warehouse(self.settings)
             with cleanup(warehouse.close), explained(warehouse), warehouse.lock():
                 self._stage_and_publish(warehouse)
+        except KeyboardInterrupt:
+            raise BuildInterrupted("interrupted") from None
         finally:
             self.result.seconds = time.perf_counter() - clock
         return self.result
@@ -214,6 +223,9 @@ class Build:
         except MedallionError as error:
             result.status, result.message = "error", str(error)
             raise
+        except KeyboardInterrupt:
+            result.status, result.message = "error", "interrupted"
+            raise
         finally:
             result.seconds = time.perf_counter() - clock
             self.result.steps.append(result)
@@ -225,6 +237,7 @@ class Build:
             path = source_file(self.settings.seeds, step.target)
             lineage = Lineage(run_id=self.result.run_id, loaded_at=self.result.started_at)
             rows = warehouse.load_source(step.staged, path, step.target, lineage)
+            self._check_landed(warehouse, step, rows)
             self._refuse_shrunken(warehouse, step, path, rows)
         else:
             inputs = {name: self.tables[(step.pipeline.name, name)] for name in step.target.inputs}
@@ -247,6 +260,18 @@ class Build:
                 f"{published:,}: a source that lost more than half its rows is probably a "
                 "broken export, so nothing was published; if the data really shrank, build "
                 "again with --allow-shrink"
+            )
+
+    def _check_landed(self, warehouse: Warehouse, step: Step, parsed: int) -> None:
+        """Bronze holds exactly the parsed rows. An engine can lose them without an error
+        (Spark executors that cannot see the files the driver wrote read nothing), and a
+        build that went on would publish empty tables."""
+        landed = int(warehouse.staged(step.staged).count().execute())
+        if landed != parsed:
+            raise BackendUnavailable(
+                f"{step.node}: the source file has {parsed} rows but the engine stored "
+                f"{landed}; nothing was published (on a Spark cluster, the warehouse and TMPDIR "
+                "must be on storage that every executor can read)"
             )
 
     def _context(self, pipeline: Pipeline) -> RunContext:

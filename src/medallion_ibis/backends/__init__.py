@@ -23,7 +23,13 @@ def open_warehouse(settings: Settings) -> Warehouse:
         raise BackendUnavailable(
             "the pyspark backend needs PySpark and Java: pip install 'medallion-ibis[spark]'"
         ) from None
-    return SparkWarehouse(settings.spark_warehouse, settings.spark_master)
+    return SparkWarehouse(
+        settings.spark_warehouse,
+        settings.spark_master,
+        settings.spark_conf,
+        stall_timeout=settings.spark_stall_timeout,
+        verbose=settings.spark_verbose,
+    )
 
 
 __all__ = ["Publication", "Timeouts", "Warehouse", "open_warehouse", "staged_name"]

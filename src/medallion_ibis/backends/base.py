@@ -63,7 +63,8 @@ class Warehouse(ABC):
 
     @abstractmethod
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
-        """Land a CSV file as a staged bronze table; returns the number of rows loaded."""
+        """Land a CSV file as a staged bronze table; returns the number of rows the parser
+        produced, which the runner checks against the staged table."""
 
     def materialize(self, staged: str, expr: ir.Table) -> int:
         """Create a staged table from an expression; returns its row count."""

@@ -61,9 +61,28 @@ def describe_target(settings: Settings) -> str:
 @click.option(
     "--spark-warehouse",
     default=None,
-    help="Folder holding the Spark tables and metastore (default: ./spark-warehouse).",
+    help="Folder or URI (s3a://, hdfs://, abfss://) holding the Spark tables "
+    "(default: ./spark-warehouse).",
 )
 @click.option("--spark-master", default=None, help="Spark master URL (default: local[*]).")
+@click.option(
+    "--spark-conf",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A Spark setting; repeat for several. Wins over [tool.medallion-ibis.spark-conf].",
+)
+@click.option(
+    "--spark-stall-timeout",
+    type=float,
+    default=None,
+    help="Seconds a Spark job may run no task before the build stops (default: 600).",
+)
+@click.option(
+    "--spark-verbose",
+    is_flag=True,
+    default=None,
+    help="Show Spark's own log messages (warnings and info), hidden by default.",
+)
 @click.option("--target-dir", default=None, help="Where run_results.json goes (default: ./target).")
 @click.option(
     "--allow-shrink",

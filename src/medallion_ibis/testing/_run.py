@@ -89,7 +89,7 @@ def run_pipeline(
             as_of=as_of,
             duckdb_path=folder / "warehouse.duckdb",
             pg_url=pg_url,
-            spark_warehouse=folder / "spark-warehouse",
+            spark_warehouse=str(folder / "spark-warehouse"),
             target_dir=folder / "target",
         )
         result = build(settings, pipelines={pipeline.name: pipeline})
