@@ -223,31 +223,6 @@ def _field_kind(annotation: Any) -> Any:
     return annotation
 
 
-def parse_seconds(name: str, value: object) -> int:
-    """A whole, positive number of seconds (``--connect-timeout``, ``--lock-timeout``)."""
-    try:
-        seconds = int(str(value))
-    except ValueError:
-        seconds = 0
-    if seconds <= 0:
-        raise ConfigurationError(
-            f"--{name} must be a whole number of seconds above 0, got {value!r}"
-        )
-    return seconds
-
-
-def parse_flag(name: str, value: object) -> bool:
-    """A yes/no setting: true/false, yes/no, 1/0 (the environment holds only text)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigurationError(f"{name} must be true or false, got {value!r}")
-
-
 def resolve_settings(
     flags: Mapping[str, Any],
     *,
