@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from helpers import SHARED_REFERENCE
 from hypothesis import HealthCheck, settings
 
@@ -71,3 +72,12 @@ def duckdb_path(tmp_path: Path) -> Path:
 def reference_dir() -> Path:
     assert REFERENCE.is_dir(), f"reference data missing at {REFERENCE}"
     return REFERENCE
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner in an empty folder, with no MEDALLION_* variable of the caller's shell."""
+    for name in [name for name in os.environ if name.startswith("MEDALLION_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
