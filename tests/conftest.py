@@ -1,14 +1,13 @@
 """Shared fixtures: a real PostgreSQL database per test, DuckDB files, reference data."""
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from click.testing import CliRunner
-from helpers import SHARED_REFERENCE
+from helpers import SHARED_REFERENCE, fresh_database
 from hypothesis import HealthCheck, settings
 
 from medallion_ibis.config import DEFAULT_PG_URL
@@ -54,13 +53,8 @@ def pg_server_url() -> str:
 @pytest.fixture
 def pg_url(pg_server_url: str) -> Iterator[str]:
     """A fresh, empty database on the test server, dropped after the test."""
-    name = f"medallion_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = pg_server_url.rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(pg_server_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pytest
+from helpers import fresh_database
 from hypothesis import given
 from hypothesis import strategies as st
-from retail_fixtures import fresh_database
 
 from medallion_ibis import portable
 

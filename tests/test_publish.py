@@ -14,8 +14,8 @@ import ibis.expr.types as ir
 import psycopg
 import pytest
 from click.testing import CliRunner
-from helpers import build_into, connect, rows
-from retail_fixtures import fresh_database, write_seeds
+from helpers import build_into, connect, fresh_database, rows
+from retail_fixtures import write_seeds
 
 from medallion_ibis.backends.base import STAGING_SCHEMA, Warehouse
 from medallion_ibis.backends.duckdb import DuckDBWarehouse

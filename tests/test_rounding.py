@@ -15,9 +15,9 @@ import ibis.expr.datatypes as dt
 import pyarrow as pa
 import pytest
 from exact import decimal_of, rounded_half_away
+from helpers import fresh_database
 from hypothesis import example, given
 from hypothesis import strategies as st
-from retail_fixtures import fresh_database
 
 from medallion_ibis import portable
 
