@@ -4,10 +4,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import ibis
 import psycopg
 import pytest
 from click.testing import CliRunner
-from helpers import SHARED_REFERENCE, fresh_database
+from helpers import SHARED_REFERENCE, Engine, fresh_database
 from hypothesis import HealthCheck, settings
 
 from medallion_ibis.config import DEFAULT_PG_URL
@@ -75,3 +76,19 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
         monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     return CliRunner()
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """One connection per module and engine: an in-memory DuckDB, or a fresh PostgreSQL
+    database, for tests that compare what a helper computes on each engine."""
+    if request.param == "duckdb":
+        con = ibis.duckdb.connect()
+        yield con
+        con.disconnect()
+        return
+    server_url = request.getfixturevalue("pg_server_url")
+    with fresh_database(server_url) as url:
+        con = ibis.connect(url.replace("postgresql://", "postgres://", 1))
+        yield con
+        con.disconnect()

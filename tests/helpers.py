@@ -5,13 +5,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import ibis
 import psycopg
 
 from medallion_ibis.config import BackendName, Settings
 from medallion_ibis.runner import BuildResult, build
+
+Engine: TypeAlias = ibis.BaseBackend
+"""An Ibis connection to one of the engines a test compares."""
 
 SHARED_REFERENCE = next(
     (
