@@ -22,12 +22,6 @@ from helpers import build_into, connect, fresh_database
 from medallion_ibis.examples.crm_erp import PIPELINE
 from medallion_ibis.runner import BuildResult
 
-pytestmark = [
-    # noise from ibis 12 on duckdb 1.5 and pandas 3, not from this code
-    pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'future.infer_string' option is deprecated"),
-]
-
 D = Decimal
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 RUN_COLUMNS = ("_loaded_at", "_run_id", "_gold_created_at")
