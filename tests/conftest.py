@@ -92,3 +92,11 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         con = ibis.connect(url.replace("postgresql://", "postgres://", 1))
         yield con
         con.disconnect()
+
+
+@pytest.fixture(scope="module")
+def duck() -> Iterator[ibis.BaseBackend]:
+    """An in-memory DuckDB shared by a module's tests of rules over stand-in tables."""
+    con = ibis.duckdb.connect()
+    yield con
+    con.disconnect()
