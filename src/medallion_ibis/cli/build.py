@@ -14,21 +14,12 @@ from medallion_ibis.cli.options import (
     selection_options,
 )
 from medallion_ibis.cli.progress import ConsoleProgress, print_summary
-from medallion_ibis.config import Settings
+from medallion_ibis.config import describe_target
 from medallion_ibis.errors import ConfigurationError
 from medallion_ibis.project import load_project
-from medallion_ibis.redact import redact_url
 from medallion_ibis.results import BuildRun, record_refused_settings
 from medallion_ibis.runner import Build
 from medallion_ibis.selection import select_nodes
-
-
-def describe_target(settings: Settings) -> str:
-    if settings.backend == "duckdb":
-        return f"duckdb ({settings.duckdb_path})"
-    if settings.backend == "pyspark":
-        return f"pyspark ({settings.spark_master}, {settings.spark_warehouse})"
-    return f"postgres ({redact_url(settings.pg_url)})"
 
 
 @click.command("build")
