@@ -367,3 +367,15 @@ def test_serve_looks_in_the_target_dir_the_project_file_names(
     elsewhere = CliRunner().invoke(main, ["docs", "serve", "--project-dir", str(project)])
     assert elsewhere.exit_code == 2
     assert f"no site at {project / 'out' / 'docs'}" in elsewhere.output
+
+
+def test_generate_warns_about_an_ignored_setting_like_build(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MEDALLION_SEED", "seeds")
+    result = cli.invoke(
+        main,
+        ["docs", "generate", "--pipeline", "retail", "--no-warehouse", "--target-dir", "t"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Warning: unknown environment variable MEDALLION_SEED is ignored" in result.output

@@ -6,7 +6,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from medallion_ibis.cli.errors import reported
+from medallion_ibis.cli.errors import reported, warn
 from medallion_ibis.cli.options import (
     as_of_option,
     backend_option,
@@ -86,13 +86,12 @@ def build_command(
         medallion-ibis build --select +gold_customer_lifetime_value --exclude layer:bronze
     """
     console = Console(highlight=False, soft_wrap=True)
-    warnings = Console(stderr=True, highlight=False, soft_wrap=True)
     with reported():
         try:
             project = load_project(project_dir)
             settings = project.settings(
                 {key.replace("_", "-"): value for key, value in flags.items()},
-                warn=lambda message: warnings.print(f"[yellow]Warning:[/] {escape(message)}"),
+                warn=warn,
             )
             selection = select_nodes(project.select(settings.pipelines), select, exclude)
         except ConfigurationError as error:
