@@ -1,13 +1,14 @@
 """Shared fixtures: a real PostgreSQL database per test, DuckDB files, reference data."""
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import ibis
 import psycopg
 import pytest
-from helpers import SHARED_REFERENCE
+from click.testing import CliRunner
+from helpers import SHARED_REFERENCE, Engine, fresh_database
 from hypothesis import HealthCheck, settings
 
 from medallion_ibis.config import DEFAULT_PG_URL
@@ -53,13 +54,8 @@ def pg_server_url() -> str:
 @pytest.fixture
 def pg_url(pg_server_url: str) -> Iterator[str]:
     """A fresh, empty database on the test server, dropped after the test."""
-    name = f"medallion_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = pg_server_url.rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(pg_server_url) as url:
+        yield url
 
 
 @pytest.fixture
@@ -71,3 +67,36 @@ def duckdb_path(tmp_path: Path) -> Path:
 def reference_dir() -> Path:
     assert REFERENCE.is_dir(), f"reference data missing at {REFERENCE}"
     return REFERENCE
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner in an empty folder, with no MEDALLION_* variable of the caller's shell."""
+    for name in [name for name in os.environ if name.startswith("MEDALLION_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """One connection per module and engine: an in-memory DuckDB, or a fresh PostgreSQL
+    database, for tests that compare what a helper computes on each engine."""
+    if request.param == "duckdb":
+        con = ibis.duckdb.connect()
+        yield con
+        con.disconnect()
+        return
+    server_url = request.getfixturevalue("pg_server_url")
+    with fresh_database(server_url) as url:
+        con = ibis.connect(url.replace("postgresql://", "postgres://", 1))
+        yield con
+        con.disconnect()
+
+
+@pytest.fixture(scope="module")
+def duck() -> Iterator[ibis.BaseBackend]:
+    """An in-memory DuckDB shared by a module's tests of rules over stand-in tables."""
+    con = ibis.duckdb.connect()
+    yield con
+    con.disconnect()

@@ -1,14 +1,20 @@
 """Test helpers: build a pipeline into a throwaway warehouse and read tables back."""
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import ibis
+import psycopg
 
 from medallion_ibis.config import BackendName, Settings
 from medallion_ibis.runner import BuildResult, build
+
+Engine: TypeAlias = ibis.BaseBackend
+"""An Ibis connection to one of the engines a test compares."""
 
 SHARED_REFERENCE = next(
     (
@@ -63,3 +69,18 @@ def rows(
         (tuple(record[name] for name in kept) for record in frame.to_pylist()),
         key=lambda row: tuple((value is None, str(value)) for value in row),
     )
+
+
+@contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server, dropped afterwards (also
+    when the block fails): conftest's per-test ``pg_url`` and module-scoped builds use it."""
+    name = f"medallion_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = server_url.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -6,14 +6,11 @@ is plain functions; each test module wraps what it needs in its own fixtures.
 
 import csv
 import shutil
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import ibis
-import psycopg
 from helpers import SHARED_REFERENCE
 from stand_ins import Row, records
 
@@ -59,20 +56,3 @@ def read_csv_rows(path: Path) -> list[list[str]]:
 
 def table_records(con: ibis.BaseBackend, schema: str, table: str) -> list[dict[str, Any]]:
     return records(con, con.table(table, database=schema))
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the test server, dropped afterwards.
-
-    For module-scoped fixtures: ``pg_url`` from conftest is per test.
-    """
-    name = f"medallion_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = server_url.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -4,7 +4,6 @@ progress lines, and ``generate`` writing the folder ``build --seeds`` reads."""
 
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,6 @@ from medallion_ibis.cli import main
 from medallion_ibis.cli.progress import ConsoleProgress
 from medallion_ibis.examples.retail.sources import PRODUCTS, SALES
 from medallion_ibis.runner import StepResult
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in [name for name in os.environ if name.startswith("MEDALLION_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return CliRunner()
 
 
 def build(cli: CliRunner, *arguments: str) -> Result:

@@ -4,9 +4,7 @@
 express (``ibis.to_sql`` would only warn), so this is a cheap gate against dialect drift.
 """
 
-import os
 from datetime import date
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -69,16 +67,8 @@ def test_an_unknown_model_is_a_configuration_error_listing_the_known_ones() -> N
         compile_model("gold_nonexistent", "duckdb", AS_OF, PIPELINES.values())
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in [name for name in os.environ if name.startswith("MEDALLION_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return CliRunner()
-
-
-def test_cli_compile_prints_the_sql(cli_env: CliRunner) -> None:
-    result = cli_env.invoke(
+def test_cli_compile_prints_the_sql(cli: CliRunner) -> None:
+    result = cli.invoke(
         main,
         [
             "compile",
@@ -100,7 +90,7 @@ def test_cli_compile_prints_the_sql(cli_env: CliRunner) -> None:
     assert '"silver"."silver_sales_cleaned"' in result.output
 
 
-def test_cli_compile_of_an_unknown_model_exits_2(cli_env: CliRunner) -> None:
-    result = cli_env.invoke(main, ["compile", "gold_nonexistent"])
+def test_cli_compile_of_an_unknown_model_exits_2(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["compile", "gold_nonexistent"])
     assert result.exit_code == 2
     assert "no model named 'gold_nonexistent'" in result.output

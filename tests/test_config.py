@@ -1,7 +1,6 @@
 """Settings: flags > environment (MEDALLION_*) > pyproject [tool.medallion-ibis] > defaults;
 bad values are refused with a sentence; secrets are masked wherever text leaves the program."""
 
-import os
 from datetime import date
 from pathlib import Path
 
@@ -113,14 +112,6 @@ def test_an_unknown_backend_is_a_configuration_error(tmp_path: Path) -> None:
         ConfigurationError, match=r"^MEDALLION_BACKEND must be one of duckdb, postgres"
     ):
         resolve_settings({}, environ={"MEDALLION_BACKEND": "oracle"}, project_dir=tmp_path)
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in [name for name in os.environ if name.startswith("MEDALLION_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return CliRunner()
 
 
 @pytest.mark.parametrize(

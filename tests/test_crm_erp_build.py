@@ -6,7 +6,6 @@ sharing no code with the pipeline; the headline numbers are pinned as well, so t
 and the pipeline cannot drift the same way unnoticed.
 """
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -16,19 +15,12 @@ from typing import Any
 
 import duckdb
 import ibis
-import psycopg
 import pyarrow as pa
 import pytest
-from helpers import build_into, connect
+from helpers import build_into, connect, fresh_database
 
 from medallion_ibis.examples.crm_erp import PIPELINE
 from medallion_ibis.runner import BuildResult
-
-pytestmark = [
-    # noise from ibis 12 on duckdb 1.5 and pandas 3, not from this code
-    pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'future.infer_string' option is deprecated"),
-]
 
 D = Decimal
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -70,19 +62,11 @@ def duck_build(reference_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="module")
 def pg_build(pg_server_url: str, reference_dir: Path) -> Iterator[Built]:
     """The reference build in its own database, shared by this module's PostgreSQL tests."""
-    name = f"medallion_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = pg_server_url.rpartition("/")
-    url = f"{base}/{name}"
-    try:
+    with fresh_database(pg_server_url) as url:
         result = build_into(reference_dir, pipelines=["crm_erp"], backend="postgres", pg_url=url)
         con = connect(pg_url=url)
         yield Built(result, con)
         con.disconnect()
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,12 +27,6 @@ from medallion_ibis.examples.crm_erp.sources import (
 )
 from medallion_ibis.testing import Published, assert_conserved
 
-pytestmark = [
-    # noise from ibis 12 on duckdb 1.5 and pandas 3, not from this code
-    pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'future.infer_string' option is deprecated"),
-]
-
 AS_OF = date(2024, 12, 31)
 FIRST_DAY = date(2024, 1, 1)
 BASE_DAYS = 90

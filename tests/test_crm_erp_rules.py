@@ -28,12 +28,6 @@ from medallion_ibis.examples.crm_erp.sources import (
     SALES,
 )
 
-pytestmark = [
-    # noise from ibis 12 on duckdb 1.5 and pandas 3, not from this code
-    pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'future.infer_string' option is deprecated"),
-]
-
 D = Decimal
 AS_OF = date(2024, 6, 30)
 

@@ -33,11 +33,6 @@ LATEST_REAL_SALE = date(2024, 1, 19)
 BUILD_DAY = RUN_STARTED_AT.date()
 
 
-@pytest.fixture(scope="module")
-def duck() -> ibis.BaseBackend:
-    return ibis.duckdb.connect()
-
-
 def retail_sale(transaction_id: str, day: str) -> Row:
     return [transaction_id, "1", "501", "Laptop", "Electronics", "1", "10.00", day, "101", "NY"]
 

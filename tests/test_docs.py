@@ -349,3 +349,33 @@ def test_serve_without_a_generated_site_says_what_to_run(tmp_path: Path) -> None
     result = CliRunner().invoke(main, ["docs", "serve", "--target-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "run `medallion-ibis docs generate` first" in result.output
+
+
+def test_serve_looks_in_the_target_dir_the_project_file_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``docs generate`` writes where the project's target-dir says; ``serve`` must look there."""
+    project = tmp_path / "shop"
+    project.mkdir()
+    (project / "medallion.toml").write_text('target-dir = "out"\n', encoding="utf-8")
+    monkeypatch.delenv("MEDALLION_TARGET_DIR", raising=False)
+    monkeypatch.chdir(project)
+    in_project = CliRunner().invoke(main, ["docs", "serve"])
+    assert in_project.exit_code == 2
+    assert "no site at out/docs" in in_project.output
+    monkeypatch.chdir(tmp_path)
+    elsewhere = CliRunner().invoke(main, ["docs", "serve", "--project-dir", str(project)])
+    assert elsewhere.exit_code == 2
+    assert f"no site at {project / 'out' / 'docs'}" in elsewhere.output
+
+
+def test_generate_warns_about_an_ignored_setting_like_build(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MEDALLION_SEED", "seeds")
+    result = cli.invoke(
+        main,
+        ["docs", "generate", "--pipeline", "retail", "--no-warehouse", "--target-dir", "t"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Warning: unknown environment variable MEDALLION_SEED is ignored" in result.output

@@ -3,7 +3,6 @@ never in a traceback or a hang: no answer, a lock held too long, a missing privi
 connection, a source that lost most of its rows."""
 
 import dataclasses
-import os
 import socket
 import threading
 import uuid
@@ -29,14 +28,6 @@ SALES_HEADER = (
     "transaction_id,customer_id,product_id,product_name,category,quantity,unit_price,"
     "transaction_date,sales_rep_id,store_location\n"
 )
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in [name for name in os.environ if name.startswith("MEDALLION_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return CliRunner()
 
 
 @pytest.fixture

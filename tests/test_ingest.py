@@ -11,10 +11,9 @@ import duckdb
 import ibis
 import pytest
 from click.testing import CliRunner
-from helpers import build_into, connect
+from helpers import build_into, connect, fresh_database
 from retail_fixtures import (
     REFERENCE_RETAIL,
-    fresh_database,
     read_csv_rows,
     table_records,
     write_seeds,

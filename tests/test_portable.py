@@ -5,36 +5,20 @@ expressions while planning, which would test something the models never do.
 """
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pytest
+from helpers import Engine
 from hypothesis import given
 from hypothesis import strategies as st
-from retail_fixtures import fresh_database
 
 from medallion_ibis import portable
-
-Engine: TypeAlias = ibis.BaseBackend
-
-
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    if request.param == "duckdb":
-        con = ibis.duckdb.connect()
-        yield con
-        con.disconnect()
-        return
-    server_url = request.getfixturevalue("pg_server_url")
-    with fresh_database(server_url) as url:
-        con = ibis.connect(url.replace("postgresql://", "postgres://", 1))
-        yield con
-        con.disconnect()
 
 
 def evaluate(

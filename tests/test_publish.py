@@ -2,7 +2,6 @@
 a concurrent build, and never prints a password. On DuckDB and on PostgreSQL alike."""
 
 import dataclasses
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -15,8 +14,8 @@ import ibis.expr.types as ir
 import psycopg
 import pytest
 from click.testing import CliRunner
-from helpers import build_into, connect, rows
-from retail_fixtures import fresh_database, write_seeds
+from helpers import build_into, connect, fresh_database, rows
+from retail_fixtures import write_seeds
 
 from medallion_ibis.backends.base import STAGING_SCHEMA, Warehouse
 from medallion_ibis.backends.duckdb import DuckDBWarehouse
@@ -236,14 +235,6 @@ def test_a_successful_build_replaces_the_tables_and_user_views_see_the_new_data(
     assert first.run_id != second.run_id
     assert run_ids == {table: {second.run_id} for table in run_ids}
     assert stamps == {table: {second.started_at} for table in stamps}
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in [name for name in os.environ if name.startswith("MEDALLION_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return CliRunner()
 
 
 PASSWORD = "S3cr3t-Pa55w0rd"

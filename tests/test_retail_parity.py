@@ -13,8 +13,8 @@ from typing import Any
 
 import ibis
 import pytest
-from helpers import build_into, connect
-from retail_fixtures import fresh_database, table_records
+from helpers import build_into, connect, fresh_database
+from retail_fixtures import table_records
 from stand_ins import by_key
 
 from medallion_ibis.runner import BuildResult

@@ -4,7 +4,7 @@ Screening rules run on in-memory bronze stand-ins; the "exactly one place" and l
 are checked on a real build of a dirty file.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -20,13 +20,6 @@ from medallion_ibis.quarantine import QUARANTINE_COLUMNS
 from medallion_ibis.runner import BuildResult
 
 SALES_PATH = "retail/raw_sales.csv"
-
-
-@pytest.fixture(scope="module")
-def duck() -> Iterator[ibis.BaseBackend]:
-    con = ibis.duckdb.connect()
-    yield con
-    con.disconnect()
 
 
 def sale(

@@ -14,8 +14,7 @@ from typing import Any
 import ibis
 import pytest
 from exact import rounded_half_away
-from helpers import build_into, connect
-from retail_fixtures import fresh_database
+from helpers import build_into, connect, fresh_database
 
 from medallion_ibis.generate import write_retail_seeds
 

@@ -6,7 +6,7 @@ worked out by hand in the test, boundaries included. A few tests build real file
 where the build itself (contracts, run stamp, as-of date) is the thing under test.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,13 +23,6 @@ from medallion_ibis.examples.retail.sources import CUSTOMERS, PRODUCTS, SALES
 from medallion_ibis.runner import BuildResult
 
 D = Decimal
-
-
-@pytest.fixture(scope="module")
-def duck() -> Iterator[ibis.BaseBackend]:
-    con = ibis.duckdb.connect()
-    yield con
-    con.disconnect()
 
 
 # ---------------------------------------------------------------------------------------------

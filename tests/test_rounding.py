@@ -5,7 +5,7 @@ Expected values come from Python's Fraction and Decimal, never from an engine. O
 columns of a table (not literals), as in the pipelines.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, TypeAlias
@@ -15,13 +15,12 @@ import ibis.expr.datatypes as dt
 import pyarrow as pa
 import pytest
 from exact import decimal_of, rounded_half_away
+from helpers import Engine
 from hypothesis import example, given
 from hypothesis import strategies as st
-from retail_fixtures import fresh_database
 
 from medallion_ibis import portable
 
-Engine: TypeAlias = ibis.BaseBackend
 Pair: TypeAlias = tuple[Any, Any]
 
 PLACES = (0, 2, 4)
@@ -31,20 +30,6 @@ ISSUE_ROWS = [(56, 346), (38, 359)]
 INT64 = 2**63 - 1
 CENTS_LIMIT = 10**34
 """2-place numerators up to 10^32: their quotient by 1 still fits 38 digits at 4 places."""
-
-
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    if request.param == "duckdb":
-        con = ibis.duckdb.connect()
-        yield con
-        con.disconnect()
-        return
-    server_url = request.getfixturevalue("pg_server_url")
-    with fresh_database(server_url) as url:
-        con = ibis.connect(url.replace("postgresql://", "postgres://", 1))
-        yield con
-        con.disconnect()
 
 
 def expected_ratio(numerator: Any, denominator: Any, places: int) -> Fraction | None:

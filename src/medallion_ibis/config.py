@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from medallion_ibis.errors import ConfigurationError
-from medallion_ibis.redact import check_connection_url
+from medallion_ibis.redact import check_connection_url, redact_url
 
 BackendName = Literal["duckdb", "postgres", "pyspark"]
 BACKENDS: tuple[str, ...] = get_args(BackendName)
@@ -77,6 +77,15 @@ class Settings:
     """Seconds PostgreSQL has to answer a new connection."""
     lock_timeout: int = 30
     """Seconds publishing waits on PostgreSQL for readers to release a published table."""
+
+
+def describe_target(settings: Settings) -> str:
+    """The warehouse the settings name, for messages: engine and place, password masked."""
+    if settings.backend == "duckdb":
+        return f"duckdb ({settings.duckdb_path})"
+    if settings.backend == "pyspark":
+        return f"pyspark ({settings.spark_master}, {settings.spark_warehouse})"
+    return f"postgres ({redact_url(settings.pg_url)})"
 
 
 def setting_keys() -> dict[str, str]:

@@ -44,6 +44,7 @@ __all__ = [
     "STAMP",
     "TEXT",
     "column",
+    "conform",
     "table",
 ]
 

@@ -115,6 +115,16 @@ def rebased(settings: Mapping[str, Any], root: Path) -> dict[str, Any]:
     }
 
 
+def read_project(root: Path = Path(".")) -> Project:
+    """The project's settings without importing its pipelines, for commands that use no model
+    (``docs serve``)."""
+    if not root.is_dir():
+        raise ConfigurationError(f"project folder {root} does not exist")
+    config_file, settings = read_project_file(root)
+    settings.pop("load", None)
+    return Project(root, config_file, rebased(settings, root))
+
+
 def load_project(root: Path = Path(".")) -> Project:
     """Read the project in ``root``, load its pipelines and check them."""
     if not root.is_dir():

@@ -8,10 +8,15 @@ and checked but the build then failed, ``skipped`` when it never ran).
 """
 
 import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from medallion_ibis.config import ENV_PREFIX, Settings
+from medallion_ibis.errors import MedallionError
 from medallion_ibis.redact import redact_text
 from medallion_ibis.runner import BuildResult, StepResult
 
@@ -57,3 +62,41 @@ def write_results(result: BuildResult, target_dir: Path, target: str = "", error
     document = results_document(result, target, error)
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def record_refused_settings(flags: Mapping[str, object], error: str) -> None:
+    """Settings that could not be resolved still replace the last run's results, in the
+    results folder the flag or variable names (or ./target), when that folder is usable."""
+    folder = flags.get("target_dir") or os.environ.get(ENV_PREFIX + "TARGET_DIR") or "target"
+    backend = str(flags.get("backend") or os.environ.get(ENV_PREFIX + "BACKEND") or "unknown")
+    with suppress(OSError):
+        write_results(BuildResult.starting_now(backend), Path(str(folder)), "", error)
+
+
+class BuildRun:
+    """Writes run_results.json for the invocation whatever happens, with the reason it
+    stopped; a failure before the plan exists still gets a (stepless) record."""
+
+    def __init__(self, settings: Settings, where: str) -> None:
+        self.settings = settings
+        self.where = where
+        self.result = BuildResult.starting_now(settings.backend)
+
+    @contextmanager
+    def recorded(self) -> Iterator[None]:
+        error = ""
+        try:
+            yield
+        except BaseException as failure:
+            error = str(failure) or type(failure).__name__
+            raise
+        finally:
+            self._write(error)
+
+    def _write(self, error: str) -> None:
+        try:
+            write_results(self.result, self.settings.target_dir, self.where, error)
+        except OSError as failure:
+            raise MedallionError(
+                f"could not write {self.settings.target_dir / RESULTS_FILE}: {failure.strerror}"
+            ) from None

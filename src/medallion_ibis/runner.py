@@ -96,6 +96,12 @@ class BuildResult:
     published: bool = False
     seconds: float = 0.0
 
+    @classmethod
+    def starting_now(cls, backend: str, planned: list[str] | None = None) -> "BuildResult":
+        """A new run, stamped with the current UTC second and a fresh run id."""
+        started_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        return cls(_new_run_id(started_at), backend, started_at, planned=planned or [])
+
 
 class Progress:
     """What a build tells its caller while it runs; the CLI prints, tests stay quiet."""
@@ -116,7 +122,7 @@ def plan(pipelines: list[Pipeline]) -> list[Step]:
     return steps
 
 
-def new_run_id(started_at: datetime) -> str:
+def _new_run_id(started_at: datetime) -> str:
     return f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
@@ -141,12 +147,8 @@ class Build:
             for step in plan(select_pipelines(loaded, settings.pipelines))
             if selection is None or Node(*step.key) in selection
         ]
-        started_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-        self.result = BuildResult(
-            run_id=new_run_id(started_at),
-            backend=settings.backend,
-            started_at=started_at,
-            planned=[step.node for step in self.steps],
+        self.result = BuildResult.starting_now(
+            settings.backend, planned=[step.node for step in self.steps]
         )
         self.tables: dict[tuple[str, str], ir.Table] = {}
 

@@ -1,16 +1,12 @@
 """``medallion-ibis build``."""
 
-import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
-from medallion_ibis.cli.errors import CouldNotRun, reported
+from medallion_ibis.cli.errors import reported, warn
 from medallion_ibis.cli.options import (
     as_of_option,
     backend_option,
@@ -18,21 +14,12 @@ from medallion_ibis.cli.options import (
     selection_options,
 )
 from medallion_ibis.cli.progress import ConsoleProgress, print_summary
-from medallion_ibis.config import ENV_PREFIX, Settings
+from medallion_ibis.config import describe_target
 from medallion_ibis.errors import ConfigurationError
 from medallion_ibis.project import load_project
-from medallion_ibis.redact import redact_url
-from medallion_ibis.results import RESULTS_FILE, write_results
-from medallion_ibis.runner import Build, BuildResult, new_run_id
+from medallion_ibis.results import BuildRun, record_refused_settings
+from medallion_ibis.runner import Build
 from medallion_ibis.selection import select_nodes
-
-
-def describe_target(settings: Settings) -> str:
-    if settings.backend == "duckdb":
-        return f"duckdb ({settings.duckdb_path})"
-    if settings.backend == "pyspark":
-        return f"pyspark ({settings.spark_master}, {settings.spark_warehouse})"
-    return f"postgres ({redact_url(settings.pg_url)})"
 
 
 @click.command("build")
@@ -118,13 +105,12 @@ def build_command(
         medallion-ibis build --select +gold_customer_lifetime_value --exclude layer:bronze
     """
     console = Console(highlight=False, soft_wrap=True)
-    warnings = Console(stderr=True, highlight=False, soft_wrap=True)
     with reported():
         try:
             project = load_project(project_dir)
             settings = project.settings(
                 {key.replace("_", "-"): value for key, value in flags.items()},
-                warn=lambda message: warnings.print(f"[yellow]Warning:[/] {escape(message)}"),
+                warn=warn,
             )
             selection = select_nodes(project.select(settings.pipelines), select, exclude)
         except ConfigurationError as error:
@@ -142,44 +128,3 @@ def build_command(
                     console.print(f"[yellow]Note[/]: {escape(notice)}", highlight=False)
             finally:
                 print_summary(console, build.result, where)
-
-
-def record_refused_settings(flags: Mapping[str, object], error: str) -> None:
-    """Settings that could not be resolved still replace the last run's results, in the
-    results folder the flag or variable names (or ./target), when that folder is usable."""
-    folder = flags.get("target_dir") or os.environ.get(ENV_PREFIX + "TARGET_DIR") or "target"
-    started_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    backend = str(flags.get("backend") or os.environ.get(ENV_PREFIX + "BACKEND") or "unknown")
-    result = BuildResult(new_run_id(started_at), backend, started_at)
-    with suppress(OSError):
-        write_results(result, Path(str(folder)), "", error)
-
-
-class BuildRun:
-    """Writes run_results.json for the invocation whatever happens, with the reason it
-    stopped; a failure before the plan exists still gets a (stepless) record."""
-
-    def __init__(self, settings: Settings, where: str) -> None:
-        self.settings = settings
-        self.where = where
-        started_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-        self.result = BuildResult(new_run_id(started_at), settings.backend, started_at)
-
-    @contextmanager
-    def recorded(self) -> Iterator[None]:
-        error = ""
-        try:
-            yield
-        except BaseException as failure:
-            error = str(failure) or type(failure).__name__
-            raise
-        finally:
-            self._write(error)
-
-    def _write(self, error: str) -> None:
-        try:
-            write_results(self.result, self.settings.target_dir, self.where, error)
-        except OSError as failure:
-            raise CouldNotRun(
-                f"could not write {self.settings.target_dir / RESULTS_FILE}: {failure.strerror}"
-            ) from None

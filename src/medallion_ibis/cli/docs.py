@@ -4,9 +4,8 @@ from pathlib import Path
 
 import click
 
-from medallion_ibis.cli.errors import reported
+from medallion_ibis.cli.errors import reported, warn
 from medallion_ibis.cli.options import backend_option, project_dir_option
-from medallion_ibis.config import resolve_settings
 from medallion_ibis.docs import generate_site, site_server, warehouse_facts
 from medallion_ibis.results import RESULTS_FILE
 
@@ -53,7 +52,9 @@ def generate_command(warehouse: bool, project_dir: Path, **flags: object) -> Non
 
     with reported():
         project = load_project(project_dir)
-        settings = project.settings({key.replace("_", "-"): value for key, value in flags.items()})
+        settings = project.settings(
+            {key.replace("_", "-"): value for key, value in flags.items()}, warn=warn
+        )
         pipelines = project.select(settings.pipelines)
         facts = warehouse_facts(settings, pipelines) if warehouse else None
         site = generate_site(
@@ -72,15 +73,18 @@ def generate_command(warehouse: bool, project_dir: Path, **flags: object) -> Non
 @docs_command.command("serve")
 @click.option("--target-dir", default=None, help="Where docs/ was generated (default: ./target).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-def serve_command(target_dir: str | None, port: int) -> None:
+@project_dir_option
+def serve_command(target_dir: str | None, port: int, project_dir: Path) -> None:
     """Serve the generated site on 127.0.0.1 until interrupted.
 
     Example:
 
         medallion-ibis docs serve --port 8080
     """
+    from medallion_ibis.project import read_project
+
     with reported():
-        settings = resolve_settings({"target-dir": target_dir})
+        settings = read_project(project_dir).settings({"target-dir": target_dir}, warn=warn)
         server = site_server(settings.target_dir / SITE_FOLDER, port)
     host, bound = server.server_address[:2]
     click.echo(

@@ -1,9 +1,12 @@
-"""Library failures become one plain sentence and the exit code the failure calls for."""
+"""Library failures become one plain sentence and the exit code the failure calls for;
+ignored settings become one warning line on stderr."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+from rich.console import Console
+from rich.markup import escape
 
 from medallion_ibis.errors import MedallionError
 from medallion_ibis.redact import redact_text
@@ -29,3 +32,10 @@ def reported() -> Iterator[None]:
     except MedallionError as error:
         failure = BuildFailed if error.exit_code == 1 else CouldNotRun
         raise failure(redact_text(str(error))) from None
+
+
+def warn(message: str) -> None:
+    """A setting that is ignored, as a ``Warning:`` line on stderr (stdout stays data)."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[yellow]Warning:[/] {escape(message)}"
+    )

@@ -12,9 +12,9 @@ import ibis
 import psycopg
 from ibis import _
 
-from medallion_ibis.config import Settings
+from medallion_ibis.config import Settings, describe_target
 from medallion_ibis.model import Pipeline
-from medallion_ibis.redact import redact_text, redact_url
+from medallion_ibis.redact import redact_text
 
 CONNECT_TIMEOUT_SECONDS = 5
 QUARANTINE_BREAKDOWN = ("pipeline", "source_table", "rule")
@@ -85,8 +85,8 @@ def read_warehouse(con: ibis.BaseBackend, where: str, pipelines: list[Pipeline])
 
 def warehouse_facts(settings: Settings, pipelines: list[Pipeline]) -> WarehouseFacts:
     """Read the warehouse the settings name, or say why it could not be read."""
+    where = describe_target(settings)
     if settings.backend == "duckdb":
-        where = f"duckdb ({settings.duckdb_path})"
         if not settings.duckdb_path.is_file():
             return WarehouseFacts(where, note=f"no DuckDB file at {settings.duckdb_path}")
         try:
@@ -94,7 +94,6 @@ def warehouse_facts(settings: Settings, pipelines: list[Pipeline]) -> WarehouseF
         except duckdb.Error as error:
             return WarehouseFacts(where, note=f"cannot open it: {str(error).splitlines()[0]}")
     elif settings.backend == "postgres":
-        where = f"postgres ({redact_url(settings.pg_url)})"
         try:
             raw = psycopg.connect(settings.pg_url, connect_timeout=CONNECT_TIMEOUT_SECONDS)
         except psycopg.Error as error:
@@ -102,9 +101,7 @@ def warehouse_facts(settings: Settings, pipelines: list[Pipeline]) -> WarehouseF
             return WarehouseFacts(where, note=f"cannot connect: {reason}")
         con = ibis.postgres.from_connection(raw)
     else:
-        return WarehouseFacts(
-            settings.backend, note="the docs read DuckDB and PostgreSQL warehouses only"
-        )
+        return WarehouseFacts(where, note="the docs read DuckDB and PostgreSQL warehouses only")
     try:
         return read_warehouse(con, where, pipelines)
     finally:
