@@ -34,6 +34,7 @@ from medallion_ibis.model import Pipeline, Source
 from medallion_ibis.project import installed_pipelines
 from medallion_ibis.results import write_results
 from medallion_ibis.runner import BuildResult, StepResult
+from medallion_ibis.selection import select_nodes
 
 PIPELINES = installed_pipelines()
 
@@ -158,6 +159,76 @@ def test_every_link_of_every_page_resolves(built: Built) -> None:
         if (problems := broken_links(page, page.read_text(encoding="utf-8")))
     }
     assert broken == {}
+
+
+SELECTED = "+gold_customer_lifetime_value"
+
+
+@pytest.fixture(scope="module")
+def selected_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``docs generate --select +gold_customer_lifetime_value`` run through the CLI, once."""
+    folder = tmp_path_factory.mktemp("selected")
+    result = CliRunner().invoke(
+        main,
+        [
+            *("docs", "generate", "--select", SELECTED, "--no-warehouse"),
+            *("--project-dir", str(folder), "--target-dir", str(folder / "target")),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return folder / "target" / "docs"
+
+
+def test_a_selection_gets_pages_for_exactly_its_tables(selected_site: Path) -> None:
+    nodes = select_nodes(PIPELINES.values(), [SELECTED])
+    assert nodes is not None
+    assert {node.pipeline for node in nodes} == {"retail"}
+    assert "gold_daily_sales_summary" not in {node.name for node in nodes}
+    pages = {
+        str(page.relative_to(selected_site))
+        for page in selected_site.rglob("*.html")
+        if page.parent != selected_site
+    }
+    assert pages == {f"{node.pipeline}/{node.name}.html" for node in nodes}
+    assert not (selected_site / "crm_erp").exists()
+
+
+def test_a_selections_graph_holds_only_its_tables_and_the_edges_between_them(
+    selected_site: Path,
+) -> None:
+    nodes = select_nodes(PIPELINES.values(), [SELECTED])
+    assert nodes is not None
+    retail = PIPELINES["retail"]
+    names = {node.name for node in nodes if node.pipeline == "retail"}
+    sources = [source for source in retail.sources if source.table in names]
+    edges = len(sources) + sum(
+        len(set(model.inputs) & names) for name, model in retail.models.items() if name in names
+    )
+    expected = f'data-node-count="{len(names) + len(sources)}" data-edge-count="{edges}"'
+    assert expected in (selected_site / "retail" / "lineage.svg").read_text(encoding="utf-8")
+    assert expected in (selected_site / "index.html").read_text(encoding="utf-8")
+
+
+def test_every_link_of_a_selections_pages_resolves(selected_site: Path) -> None:
+    broken = {
+        str(page.relative_to(selected_site)): problems
+        for page in selected_site.rglob("*.html")
+        if (problems := broken_links(page, page.read_text(encoding="utf-8")))
+    }
+    assert broken == {}
+    silver = (selected_site / "retail" / "silver_sales_cleaned.html").read_text(encoding="utf-8")
+    assert "gold.gold_daily_sales_summary" in silver
+    assert "gold_daily_sales_summary.html" not in silver
+
+
+def test_an_empty_selection_is_refused(cli: CliRunner) -> None:
+    result = cli.invoke(
+        main,
+        ["docs", "generate", "--no-warehouse", "--select", SELECTED, "--exclude", SELECTED],
+    )
+    assert result.exit_code == 2
+    assert "the selection is empty" in result.output
+    assert not Path("target", "docs").exists()
 
 
 def test_the_site_fetches_nothing_from_the_network(built: Built) -> None:

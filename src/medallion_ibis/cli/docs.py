@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from medallion_ibis.cli.errors import reported, warn
-from medallion_ibis.cli.options import backend_option, project_dir_option
+from medallion_ibis.cli.options import backend_option, project_dir_option, selection_options
 from medallion_ibis.docs import generate_site, site_server, warehouse_facts
 from medallion_ibis.results import RESULTS_FILE
 
@@ -29,6 +29,7 @@ def docs_command() -> None:
     multiple=True,
     help="Name of a loaded pipeline to document; repeat for several (default: all).",
 )
+@selection_options
 @project_dir_option
 @backend_option
 @click.option("--duckdb-path", default=None, help="DuckDB file to read row counts from.")
@@ -39,16 +40,24 @@ def docs_command() -> None:
     show_default=True,
     help="Read row counts and quarantine rules from the warehouse when it is reachable.",
 )
-def generate_command(warehouse: bool, project_dir: Path, **flags: object) -> None:
+def generate_command(
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    warehouse: bool,
+    project_dir: Path,
+    **flags: object,
+) -> None:
     """Write a static site to TARGET_DIR/docs: a page per table with its columns, contract
     checks, SQL and column lineage, a lineage graph per pipeline, and the last build's data
-    quality. It opens from the file system and needs no network.
+    quality. It opens from the file system and needs no network. --select / --exclude
+    document only the tables they name.
 
     Example:
 
         medallion-ibis docs generate --pipeline retail && xdg-open target/docs/index.html
     """
     from medallion_ibis.project import load_project
+    from medallion_ibis.selection import select_nodes
 
     with reported():
         project = load_project(project_dir)
@@ -56,12 +65,14 @@ def generate_command(warehouse: bool, project_dir: Path, **flags: object) -> Non
             {key.replace("_", "-"): value for key, value in flags.items()}, warn=warn
         )
         pipelines = project.select(settings.pipelines)
+        selected = select_nodes(pipelines, select, exclude)
         facts = warehouse_facts(settings, pipelines) if warehouse else None
         site = generate_site(
             pipelines,
             settings.target_dir / SITE_FOLDER,
             run_results=settings.target_dir / RESULTS_FILE,
             warehouse=facts,
+            selected=selected,
         )
     if not (settings.target_dir / RESULTS_FILE).is_file():
         click.echo(f"No run results at {settings.target_dir / RESULTS_FILE}: no build to show.")

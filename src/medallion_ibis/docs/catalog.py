@@ -73,12 +73,22 @@ class TableDoc:
 
 @dataclass(frozen=True)
 class PipelineDoc:
-    """A pipeline's tables, sources first and then models in build order."""
+    """A pipeline's documented tables, sources first and then models in build order.
+
+    ``catalog`` holds every table of the pipeline, documented or not: column lineage and the
+    names of inputs reach past a ``--select``, and pages name such tables without a link.
+    """
 
     name: str
     description: str
     as_of: date
     tables: dict[str, TableDoc]
+    catalog: dict[str, TableDoc]
+
+    def narrowed(self, names: set[str]) -> "PipelineDoc":
+        """The same pipeline documenting only the tables ``names`` lists."""
+        kept = {name: table for name, table in self.tables.items() if name in names}
+        return replace(self, tables=kept)
 
     @property
     def sources(self) -> list[TableDoc]:
@@ -183,4 +193,4 @@ def pipeline_doc(pipeline: Pipeline, as_of: date) -> PipelineDoc:
     tables = {
         name: replace(table, dependants=tuple(dependants[name])) for name, table in tables.items()
     }
-    return PipelineDoc(pipeline.name, pipeline.description, as_of, tables)
+    return PipelineDoc(pipeline.name, pipeline.description, as_of, tables, tables)

@@ -61,7 +61,8 @@ def _table_node(table: TableDoc) -> GraphNode:
 
 
 def pipeline_graph(doc: PipelineDoc) -> Graph:
-    """Every source file and table of the pipeline, and what reads what."""
+    """Every documented source file and table of the pipeline, and what reads what among
+    them."""
     nodes: list[GraphNode] = []
     edges: list[tuple[str, str]] = []
     for table in doc.sources:
@@ -81,6 +82,7 @@ def pipeline_graph(doc: PipelineDoc) -> Graph:
         (f"table:{upstream}", f"table:{table.name}")
         for table in doc.models
         for upstream in table.inputs
+        if upstream in doc.tables
     )
     return Graph(doc.name, tuple(nodes), tuple(edges))
 

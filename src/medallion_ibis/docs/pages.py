@@ -107,10 +107,18 @@ def index_page(
     return page("Pipelines", "<h1>Pipelines</h1>" + "".join(sections), root="")
 
 
+def _table_link(doc: PipelineDoc, name: str, text: str, anchor: str = "", css: str = "") -> str:
+    """A link to the table's page, or plain text when the table is not documented (left out
+    by ``--select``), so no link dangles."""
+    if name not in doc.tables:
+        return escape(text)
+    return link(f"{safe_file_name(name)}.html{anchor}", text, css)
+
+
 def _ref_link(ref: ColumnRef, doc: PipelineDoc) -> str:
-    target = doc.tables[ref.table]
-    href = f"{safe_file_name(target.name)}.html#{column_anchor(ref.column)}"
-    return link(href, f"{target.layer}.{ref.table}.{ref.column}", "ref")
+    layer = doc.catalog[ref.table].layer
+    anchor = f"#{column_anchor(ref.column)}"
+    return _table_link(doc, ref.table, f"{layer}.{ref.table}.{ref.column}", anchor, "ref")
 
 
 def _refs(refs: Iterable[ColumnRef], doc: PipelineDoc) -> str:
@@ -126,11 +134,11 @@ def _lineage_cells(doc: PipelineDoc, current: TableDoc, column: str) -> list[str
     if not origin.derived:
         return [f'<span class="underivable">not derivable: {escape(origin.note)}</span>', ""]
     direct = _refs(origin.inputs, doc) or '<span class="muted">no input column</span>'
-    models = {name: table.lineage for name, table in doc.tables.items() if table.lineage}
+    models = {name: table.lineage for name, table in doc.catalog.items() if table.lineage}
     traced = ancestry(models, ColumnRef(current.name, column))
     further = sorted(
         set(traced.columns) - set(origin.inputs),
-        key=lambda ref: (-LAYERS.index(doc.tables[ref.table].layer), ref),
+        key=lambda ref: (-LAYERS.index(doc.catalog[ref.table].layer), ref),
     )
     upstream = _refs(further, doc) or '<span class="muted">—</span>'
     if not traced.complete:
@@ -167,9 +175,7 @@ def _columns_section(doc: PipelineDoc, current: TableDoc) -> str:
 def _neighbours(doc: PipelineDoc, names: tuple[str, ...]) -> str:
     if not names:
         return '<span class="muted">none</span>'
-    return ", ".join(
-        link(f"{safe_file_name(name)}.html", f"{doc.tables[name].layer}.{name}") for name in names
-    )
+    return ", ".join(_table_link(doc, name, f"{doc.catalog[name].layer}.{name}") for name in names)
 
 
 def _last_build(

@@ -19,6 +19,7 @@ from medallion_ibis.docs.svg import draw
 from medallion_ibis.docs.warehouse import WarehouseFacts
 from medallion_ibis.errors import ConfigurationError
 from medallion_ibis.model import Pipeline
+from medallion_ibis.selection import Node
 
 SITE_MARKER = ".medallion-ibis-docs"
 """Written into every generated site: only a folder holding it is ever cleared."""
@@ -70,20 +71,30 @@ def generate_site(
     run_results: Path | None = None,
     warehouse: WarehouseFacts | None = None,
     as_of: date | None = None,
+    selected: set[Node] | None = None,
 ) -> Site:
     """Write the documentation site of ``pipelines`` into ``site_dir``.
 
     The SQL shown is compiled as of the last build's date for each pipeline, else ``as_of``,
     else today. ``run_results`` and ``warehouse`` feed the data-quality page; without them
-    the site says there is no build to show.
+    the site says there is no build to show. ``selected`` (from ``select_nodes``) narrows the
+    site to those tables: only they get pages and graph nodes, and pipelines without one are
+    left out; ``None`` documents every table.
     """
     clock = time.perf_counter()
+    if selected is not None:
+        pipelines = [p for p in pipelines if any(node.pipeline == p.name for node in selected)]
+        if not pipelines:
+            raise ConfigurationError("the selection names no table of the loaded pipelines")
     _fresh_folder(site_dir)
     run: RunRecord | None = read_run_results(run_results) if run_results else None
     docs: list[PipelineDoc] = []
     for pipeline in pipelines:
         day = (run.as_of.get(pipeline.name) if run else None) or as_of or date.today()
-        docs.append(pipeline_doc(pipeline, day))
+        doc = pipeline_doc(pipeline, day)
+        if selected is not None:
+            doc = doc.narrowed({node.name for node in selected if node.pipeline == doc.name})
+        docs.append(doc)
     graphs: dict[str, Graph] = {doc.name: pipeline_graph(doc) for doc in docs}
     _copy_assets(site_dir)
     results_label = str(run_results) if run_results else "(none given)"
