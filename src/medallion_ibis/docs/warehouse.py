@@ -1,7 +1,7 @@
 """What the warehouse holds now: rows per published table, quarantine by source and rule.
 
 The docs only read: DuckDB is opened read-only (and only when its file exists, so generating
-docs never creates a database), PostgreSQL through a short-timeout connection. When the
+docs never creates a database), PostgreSQL with the build's connect-timeout setting. When the
 warehouse cannot be reached the site says so and shows what the run results know.
 """
 
@@ -16,7 +16,6 @@ from medallion_ibis.config import Settings, describe_target
 from medallion_ibis.model import Pipeline
 from medallion_ibis.redact import redact_text
 
-CONNECT_TIMEOUT_SECONDS = 5
 QUARANTINE_BREAKDOWN = ("pipeline", "source_table", "rule")
 """The quarantine columns the chart groups by (the shared quarantine contract has them)."""
 
@@ -95,7 +94,7 @@ def warehouse_facts(settings: Settings, pipelines: list[Pipeline]) -> WarehouseF
             return WarehouseFacts(where, note=f"cannot open it: {str(error).splitlines()[0]}")
     elif settings.backend == "postgres":
         try:
-            raw = psycopg.connect(settings.pg_url, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+            raw = psycopg.connect(settings.pg_url, connect_timeout=settings.connect_timeout)
         except psycopg.Error as error:
             reason = redact_text(str(error)).strip().splitlines()[0]
             return WarehouseFacts(where, note=f"cannot connect: {reason}")
