@@ -46,10 +46,9 @@ def results_document(result: BuildResult, target: str = "", error: str = "") -> 
 
 
 def _step_entry(step: StepResult, published: bool) -> dict[str, Any]:
-    status = "staged" if step.status == "success" and not published else step.status
     return {
         **asdict(step),
-        "status": status,
+        "status": step.outcome(published),
         "message": redact_text(step.message),
         "seconds": round(step.seconds, 3),
     }

@@ -11,7 +11,9 @@ from typing import cast
 
 import ibis.expr.types as ir
 
+from medallion_ibis import runlog
 from medallion_ibis.backends import Publication, Warehouse, open_warehouse, staged_name
+from medallion_ibis.backends.base import LedgerRows
 from medallion_ibis.config import Settings
 from medallion_ibis.dag import build_order
 from medallion_ibis.errors import (
@@ -78,6 +80,11 @@ class StepResult:
     rows: int | None = None
     seconds: float = 0.0
     message: str = ""
+
+    def outcome(self, published: bool) -> str:
+        """The status to report once the run is over: a table built and checked is
+        ``staged``, not ``success``, when the build then failed before publishing it."""
+        return "staged" if self.status == "success" and not published else self.status
 
 
 @dataclass
@@ -158,7 +165,12 @@ class Build:
         try:
             self._check_inputs()
             warehouse = open_warehouse(self.settings)
-            with cleanup(warehouse.close), explained(warehouse), warehouse.lock():
+            with (
+                cleanup(warehouse.close),
+                explained(warehouse),
+                warehouse.lock(),
+                self._failure_logged(warehouse),
+            ):
                 self._stage_and_publish(warehouse)
         except KeyboardInterrupt:
             raise BuildInterrupted("interrupted") from None
@@ -179,9 +191,60 @@ class Build:
             for index, step in enumerate(self.steps, start=1):
                 self._run_step(warehouse, index, step)
             self.result.notices = warehouse.publish(
-                [Publication(s.staged, s.schema, s.table, s.partition) for s in self.steps]
+                [Publication(s.staged, s.schema, s.table, s.partition) for s in self.steps],
+                self._run_log(self._quarantined()),
             )
             self.result.published = True
+
+    def _quarantined(self) -> runlog.QuarantineCounts:
+        """Rows per source and rule in each staged quarantine table this run built."""
+        counts: runlog.QuarantineCounts = {}
+        for step in self.steps:
+            staged = self.tables[step.key]
+            if isinstance(step.target, Model) and runlog.is_quarantine(staged):
+                sources = {source.table for source in step.pipeline.sources}
+                screened = [name for name in step.target.inputs if name in sources]
+                counts.update(runlog.quarantine_counts(step.pipeline.name, screened, staged))
+        return counts
+
+    def _run_log(
+        self, quarantined: runlog.QuarantineCounts, error: str | None = None
+    ) -> list[LedgerRows]:
+        """This run's rows of the ``_medallion`` run log (see ``runlog``)."""
+        published = error is None
+        return runlog.ledger_rows(
+            run_id=self.result.run_id,
+            pipelines=list(dict.fromkeys(step.pipeline.name for step in self.steps)),
+            backend=self.result.backend,
+            as_of=self.result.as_of,
+            started_at=self.result.started_at,
+            tables=[
+                (
+                    step.pipeline.name,
+                    step.schema,
+                    step.table,
+                    done.outcome(published),
+                    done.rows,
+                    done.seconds,
+                )
+                for step, done in zip(self.steps, self.result.steps, strict=False)
+            ],
+            quarantined=quarantined,
+            error=error,
+        )
+
+    @contextmanager
+    def _failure_logged(self, warehouse: Warehouse) -> Iterator[None]:
+        """A run that fails before publishing is logged as failed, in a transaction of its
+        own that touches no published table; best effort (the connection may be what
+        failed), and never in place of the error that stopped the run."""
+        try:
+            yield
+        except BaseException as failure:
+            if not self.result.published:
+                with suppress(Exception):
+                    warehouse.append_ledger(self._run_log({}, _sentence(warehouse, failure)))
+            raise
 
     def _read_unselected_inputs(self, warehouse: Warehouse) -> None:
         """Tables the selected models read but this run does not build come from the last
@@ -328,6 +391,19 @@ def cleanup(action: Callable[[], None]) -> Iterator[None]:
             action()
         raise
     action()
+
+
+def _sentence(warehouse: Warehouse, failure: BaseException) -> str:
+    """What the user is told about ``failure``, for the run log."""
+    if isinstance(failure, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(failure, Exception) and not isinstance(failure, MedallionError):
+        explanation = warehouse.explain(failure)
+        if explanation is not None:
+            return str(explanation)
+        first_line = str(failure).strip().splitlines()[0] if str(failure).strip() else ""
+        return f"{type(failure).__name__}: {first_line}"
+    return str(failure) or type(failure).__name__
 
 
 @contextmanager
