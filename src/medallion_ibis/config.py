@@ -77,6 +77,9 @@ class Settings:
     """Seconds PostgreSQL has to answer a new connection."""
     lock_timeout: int = 30
     """Seconds publishing waits on PostgreSQL for readers to release a published table."""
+    wait: float = 0.0
+    """Seconds a build waits for another build on the same warehouse to finish (0: fail at
+    once, naming the build that holds the lock)."""
 
 
 def describe_target(settings: Settings) -> str:

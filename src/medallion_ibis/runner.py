@@ -168,7 +168,7 @@ class Build:
             with (
                 cleanup(warehouse.close),
                 explained(warehouse),
-                warehouse.lock(),
+                warehouse.lock(self.settings.wait),
                 self._failure_logged(warehouse),
             ):
                 self._stage_and_publish(warehouse)

@@ -10,7 +10,7 @@ def open_warehouse(settings: Settings) -> Warehouse:
     if settings.backend == "duckdb":
         from medallion_ibis.backends.duckdb import DuckDBWarehouse
 
-        return DuckDBWarehouse(settings.duckdb_path)
+        return DuckDBWarehouse(settings.duckdb_path, settings.wait)
     if settings.backend == "postgres":
         from medallion_ibis.backends.postgres import PostgresWarehouse
 

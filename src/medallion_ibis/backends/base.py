@@ -6,10 +6,14 @@ the last successful build untouched.
 """
 
 import fcntl
+import os
+import socket
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import ibis
@@ -21,6 +25,8 @@ from medallion_ibis.model import Lineage, Source
 
 STAGING_SCHEMA = "medallion_staging"
 LAYER_SCHEMAS = ("bronze", "silver", "gold")
+LOCK_POLL_SECONDS = 0.2
+"""How often a build waiting for the build lock (``--wait``) tries again."""
 METADATA_SCHEMA = "_medallion"
 """The package's own records (runs, batches, quality metrics), kept beside the layers."""
 
@@ -70,8 +76,10 @@ class Warehouse(ABC):
     con: ibis.BaseBackend
 
     @abstractmethod
-    def lock(self) -> AbstractContextManager[None]:
-        """Hold an exclusive build lock: two concurrent builds would publish a mix."""
+    def lock(self, wait_seconds: float = 0.0) -> AbstractContextManager[None]:
+        """Hold an exclusive build lock: two concurrent builds would publish a mix. When
+        another build holds it, wait up to ``wait_seconds`` (0: not at all), then fail with a
+        sentence naming the holder."""
 
     @abstractmethod
     def prepare(self) -> None:
@@ -149,17 +157,59 @@ def staged_name(pipeline: str, table: str) -> str:
     return f"{pipeline}__{table}"
 
 
+def holder_description() -> str:
+    """Who holds a build lock, as the lock records it for the builds it keeps waiting."""
+    return (
+        f"build pid {os.getpid()} on {socket.gethostname()} "
+        f"since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    )
+
+
+def lock_busy(what: str, holder: str, wait_seconds: float) -> BackendUnavailable:
+    """The sentence for a build lock another build holds."""
+    if wait_seconds > 0:
+        return BackendUnavailable(
+            f"{what} is still held by {holder} after waiting {wait_seconds:g}s (--wait); "
+            "nothing was built"
+        )
+    return BackendUnavailable(
+        f"{what} is held by {holder}; wait for it to finish, or build with --wait SECONDS to "
+        "queue behind it"
+    )
+
+
 @contextmanager
-def file_lock(lock_path: Path) -> Iterator[None]:
-    """An exclusive, non-blocking lock on a file beside a file-based warehouse."""
-    with lock_path.open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BackendUnavailable(
-                f"another build holds {lock_path}; wait for it to finish"
-            ) from None
+def file_lock(lock_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """An exclusive lock on a file beside a file-based warehouse. The holder writes who it
+    is into the file, so a build kept waiting can say; the kernel releases the lock when the
+    holder dies, however it dies."""
+    deadline = time.monotonic() + wait_seconds
+    with lock_path.open("a+", encoding="utf-8") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another build"
+                    raise lock_busy(f"the build lock {lock_path}", holder, wait_seconds) from None
+                time.sleep(LOCK_POLL_SECONDS)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(holder_description() + "\n")
+        handle.flush()
         try:
             yield
         finally:
+            handle.seek(0)
+            handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_holder(lock_path: Path) -> str:
+    """What a build lock file says about its holder; empty when no build holds it."""
+    try:
+        return lock_path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""

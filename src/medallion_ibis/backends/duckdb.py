@@ -1,5 +1,7 @@
 """DuckDB: the embedded default, one file on disk, for development and tests."""
 
+import re
+import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -9,13 +11,16 @@ import ibis
 
 from medallion_ibis.backends.base import (
     LAYER_SCHEMAS,
+    LOCK_POLL_SECONDS,
     METADATA_SCHEMA,
     STAGING_SCHEMA,
     LedgerRows,
     Publication,
     Warehouse,
     file_lock,
+    lock_busy,
     missing_columns,
+    read_holder,
 )
 from medallion_ibis.errors import BackendUnavailable
 from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
@@ -30,22 +35,58 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _lock_holder(error: duckdb.IOException, build: str) -> str | None:
+    """Who holds the database file open, as DuckDB names the process, or as the build lock
+    file describes it when that process is a build (``build``: the file's text, which a
+    build killed outright leaves behind, so the process ids must agree); None when the error
+    is not about that lock."""
+    held = re.search(r"Conflicting lock is held in (.*) \(PID (\d+)\)", str(error))
+    if held is None:
+        return None
+    program, pid = held.groups()
+    if f"pid {pid} " in build:
+        return build
+    return f"another program ({program} pid {pid})"
+
+
 class DuckDBWarehouse(Warehouse):
-    """A DuckDB database file; DuckDB reads the CSV files itself, in parallel."""
+    """A DuckDB database file; DuckDB reads the CSV files itself, in parallel.
+
+    DuckDB lets one process at a time open the file for writing, so a second build is stopped
+    (or kept waiting, ``wait_seconds``) when it opens the database, before the build lock.
+    """
 
     name = "duckdb"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, wait_seconds: float = 0.0) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = ibis.duckdb.connect(str(path))
-        except duckdb.IOException as error:
-            raise BackendUnavailable(f"cannot open DuckDB database {path}: {error}") from None
+        self.con = self._connect(wait_seconds)
         self._raw: duckdb.DuckDBPyConnection = self.con.con
 
-    def lock(self) -> AbstractContextManager[None]:
-        return file_lock(self.path.with_name(self.path.name + ".lock"))
+    @property
+    def _lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def _connect(self, wait_seconds: float) -> ibis.BaseBackend:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                return ibis.duckdb.connect(str(self.path))
+            except duckdb.IOException as error:
+                holder = _lock_holder(error, read_holder(self._lock_path))
+                if holder is None:
+                    raise BackendUnavailable(
+                        f"cannot open DuckDB database {self.path}: {error}"
+                    ) from None
+                if time.monotonic() >= deadline:
+                    raise lock_busy(
+                        f"the DuckDB database {self.path}", holder, wait_seconds
+                    ) from None
+                time.sleep(LOCK_POLL_SECONDS)
+
+    def lock(self, wait_seconds: float = 0.0) -> AbstractContextManager[None]:
+        return file_lock(self._lock_path, wait_seconds)
 
     def prepare(self) -> None:
         for schema in LAYER_SCHEMAS:

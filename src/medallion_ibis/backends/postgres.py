@@ -25,6 +25,8 @@ from medallion_ibis.backends.base import (
     Publication,
     Timeouts,
     Warehouse,
+    holder_description,
+    lock_busy,
     missing_columns,
 )
 from medallion_ibis.backends.postgres_publish import Staged, put_in_place
@@ -41,6 +43,17 @@ from medallion_ibis.redact import redact_text, redact_url
 COPY_CHUNK_BYTES = 1 << 20
 BUILD_LOCK_KEY = 0x6D656461
 """Advisory-lock key shared by every medallion-ibis build against one database."""
+LOCK_HOLDER = """
+SELECT a.application_name, a.pid, a.client_addr::text,
+       to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')
+FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.database = (
+    SELECT oid FROM pg_database WHERE datname = current_database()
+) AND l.classid = 0 AND l.objid = %s AND l.objsubid = 1
+"""
+"""The session holding the build lock (a one-argument advisory lock key below 2^32 shows as
+classid 0, objid key, objsubid 1)."""
+APPLICATION_NAME_LIMIT = 63
 
 
 class PostgresWarehouse(Warehouse):
@@ -55,12 +68,15 @@ class PostgresWarehouse(Warehouse):
         self.con = ibis.postgres.from_connection(self._raw)
         self._reader = ibis.duckdb.connect()
 
-    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+    def _connect(self, application_name: str | None = None) -> psycopg.Connection[tuple[Any, ...]]:
         """A connection, or a sentence saying why there is none; a server that accepts the
         connection but never answers is given up on after ``connect_timeout``."""
         try:
             return psycopg.connect(
-                self.url, autocommit=True, connect_timeout=self.timeouts.connect_seconds
+                self.url,
+                autocommit=True,
+                connect_timeout=self.timeouts.connect_seconds,
+                application_name=application_name,
             )
         except psycopg.Error as error:
             reason = redact_text(str(error)).strip().splitlines()[0]
@@ -74,15 +90,39 @@ class PostgresWarehouse(Warehouse):
             ) from None
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        with self._connect() as holder:
-            locked = holder.execute("SELECT pg_try_advisory_lock(%s)", [BUILD_LOCK_KEY]).fetchone()
-            if not locked or not locked[0]:
-                raise BackendUnavailable(
-                    f"another build holds the build lock on {redact_url(self.url)}; "
-                    "wait for it to finish"
+    def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
+        """A session-level advisory lock, held by a connection of its own for the whole build
+        and released by the server when that session ends, however the build ends. The
+        holder's connection is named (``application_name``) so a build kept waiting can say
+        who holds it."""
+        with self._connect(application_name=_application_name()) as holder:
+            if not self._take(holder, wait_seconds):
+                raise lock_busy(
+                    f"the build lock on {redact_url(self.url)}", self._holder(holder), wait_seconds
                 )
             yield
+
+    def _take(self, holder: psycopg.Connection[tuple[Any, ...]], wait_seconds: float) -> bool:
+        if wait_seconds <= 0:
+            taken = holder.execute("SELECT pg_try_advisory_lock(%s)", [BUILD_LOCK_KEY]).fetchone()
+            return bool(taken and taken[0])
+        milliseconds = max(1, round(wait_seconds * 1000))
+        holder.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(milliseconds)))
+        try:
+            holder.execute("SELECT pg_advisory_lock(%s)", [BUILD_LOCK_KEY])
+        except psycopg.errors.LockNotAvailable:
+            return False
+        holder.execute("RESET lock_timeout")
+        return True
+
+    def _holder(self, holder: psycopg.Connection[tuple[Any, ...]]) -> str:
+        """The session holding the build lock, as PostgreSQL describes it."""
+        found = holder.execute(LOCK_HOLDER, [BUILD_LOCK_KEY]).fetchone()
+        if found is None:
+            return "another build (gone by now)"
+        name, pid, address, since = found
+        who = name or "a session"
+        return f"{who} (server pid {pid}, from {address or 'a local socket'}, connected {since})"
 
     def explain(self, error: Exception) -> MedallionError | None:
         """The failures that are the server's or the account's, not a model's."""
@@ -235,3 +275,9 @@ class PostgresWarehouse(Warehouse):
 def _column_type(kind: pyarrow.DataType) -> str:
     """The PostgreSQL type of an Arrow column, as Ibis maps it."""
     return str(PostgresType.from_ibis(ibis.dtype(kind)).sql("postgres"))
+
+
+def _application_name() -> str:
+    """The lock holder's session name: the build's pid, host and start, within PostgreSQL's
+    63 bytes."""
+    return f"medallion-ibis {holder_description()}"[:APPLICATION_NAME_LIMIT]

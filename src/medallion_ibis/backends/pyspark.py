@@ -16,17 +16,14 @@ records are missing, as it can leave some tables new and others old.
 """
 
 import logging
-import os
 import re
 import signal
-import socket
 import tempfile
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
 from functools import reduce
 from pathlib import Path
 from types import FrameType
@@ -40,12 +37,15 @@ from pyspark.sql import DataFrame, SparkSession, functions
 
 from medallion_ibis.backends.base import (
     LAYER_SCHEMAS,
+    LOCK_POLL_SECONDS,
     METADATA_SCHEMA,
     STAGING_SCHEMA,
     LedgerRows,
     Publication,
     Warehouse,
     file_lock,
+    holder_description,
+    lock_busy,
 )
 from medallion_ibis.config import DEFAULT_SPARK_STALL_TIMEOUT, is_uri
 from medallion_ibis.errors import (
@@ -178,34 +178,44 @@ class SparkWarehouse(Warehouse):
         if self._interrupted:
             raise BuildInterrupted("interrupted")
 
-    def lock(self) -> AbstractContextManager[None]:
+    def lock(self, wait_seconds: float = 0.0) -> AbstractContextManager[None]:
         """A file lock beside a local warehouse; elsewhere a lock database in the metastore."""
         if self.folder is not None:
-            return file_lock(self.folder / "build.lock")
-        return self._metastore_lock()
+            return file_lock(self.folder / "build.lock", wait_seconds)
+        return self._metastore_lock(wait_seconds)
 
     @contextmanager
-    def _metastore_lock(self) -> Iterator[None]:
+    def _metastore_lock(self, wait_seconds: float) -> Iterator[None]:
         """The metastore refuses to create a database that exists, so of two builds sharing
-        it only one gets the lock. A build that dies without releasing it leaves the lock
-        behind; the message says who took it and how to remove it."""
-        taken = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
-        holder = f"{socket.gethostname()} pid {os.getpid()} at {taken}"
+        it only one gets the lock; a waiting build tries again until ``wait_seconds`` pass. A
+        build that dies without releasing it leaves the lock behind; the message says who
+        took it and how to remove it."""
+        deadline = time.monotonic() + wait_seconds
         with self.explained():
-            try:
-                self.session.sql(f"CREATE DATABASE `{LOCK_DATABASE}` COMMENT '{holder}'")
-            except AnalysisException as error:
-                if "SCHEMA_ALREADY_EXISTS" not in str(error):
-                    raise
-                owner = self.session.catalog.getDatabase(LOCK_DATABASE).description
-                raise BackendUnavailable(
-                    f"another build holds the metastore lock (taken by {owner}); wait for it to "
-                    f"finish, or if it died, remove the lock: DROP DATABASE {LOCK_DATABASE}"
-                ) from None
+            while not self._create_lock_database():
+                if time.monotonic() >= deadline:
+                    owner = self.session.catalog.getDatabase(LOCK_DATABASE).description
+                    raise lock_busy(
+                        f"the metastore lock (if its holder died, remove it: DROP DATABASE "
+                        f"{LOCK_DATABASE})",
+                        owner or "another build",
+                        wait_seconds,
+                    )
+                time.sleep(LOCK_POLL_SECONDS)
         try:
             yield
         finally:
             self.session.sql(f"DROP DATABASE IF EXISTS `{LOCK_DATABASE}`")
+
+    def _create_lock_database(self) -> bool:
+        """Take the metastore lock; False when another build holds it."""
+        try:
+            self.session.sql(f"CREATE DATABASE `{LOCK_DATABASE}` COMMENT '{holder_description()}'")
+        except AnalysisException as error:
+            if "SCHEMA_ALREADY_EXISTS" not in str(error):
+                raise
+            return False
+        return True
 
     @contextmanager
     def explained(self) -> Iterator[None]:

@@ -90,6 +90,13 @@ from medallion_ibis.selection import select_nodes
     metavar="SECONDS",
     help="Seconds publishing waits on PostgreSQL for readers of a published table (default: 30).",
 )
+@click.option(
+    "--wait",
+    default=None,
+    metavar="SECONDS",
+    help="Seconds to wait for another build of the same warehouse to finish (default: 0, "
+    "fail at once naming the build that holds the lock).",
+)
 def build_command(
     project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], **flags: object
 ) -> None:
