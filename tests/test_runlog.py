@@ -77,7 +77,10 @@ def logged(
 
 
 def records(con: ibis.BaseBackend, table: str) -> list[dict[str, Any]]:
-    return con.table(table, database=METADATA_SCHEMA).to_pyarrow().to_pylist()
+    found: list[dict[str, Any]] = (
+        con.table(table, database=METADATA_SCHEMA).to_pyarrow().to_pylist()
+    )
+    return found
 
 
 def test_one_row_per_run_success_then_error(logged: Logged) -> None:
