@@ -70,11 +70,11 @@ class Warehouse:
         if self.backend == "postgres":
             with psycopg.connect(self.pg_url) as con:
                 return list(con.execute(statement).fetchall())
-        con = duckdb.connect(str(self.duckdb_path), read_only=True)
+        reader = duckdb.connect(str(self.duckdb_path), read_only=True)
         try:
-            return con.execute(statement).fetchall()
+            return reader.execute(statement).fetchall()
         finally:
-            con.close()
+            reader.close()
 
     def checksums(self) -> Checksums:
         """Every table of the layers and of ``_medallion``, whatever they are."""
