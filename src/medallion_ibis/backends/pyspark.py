@@ -7,12 +7,12 @@ next to its target (``<table>__next``), which is where a build can still fail cl
 only then swaps each into place with a drop and a rename, a metadata operation. A crash inside
 that last step can leave some tables new and others old; the next successful build repairs it.
 
-The ``_medallion`` ledger tables take part in the same two steps: each one's next content (its
-published rows plus the run's) is written beside it with the staged tables, and the ledger
-tables are swapped in after every published table. So a build that fails or dies before the
-swaps records nothing, and a ledger row never claims a table that was not swapped in; only a
-crash during the swaps themselves (a few metadata calls) can leave tables swapped in whose
-records are missing, as it can leave some tables new and others old.
+The ``_medallion`` ledger tables are appended to, never swapped: each run's rows are first
+written beside their table (``<table>__incoming``) with the staged tables, then appended once
+every published table is swapped in. So a build that fails or dies before the swaps records
+nothing, a record never names a table that was not swapped in, and no crash drops the ledger's
+history; a crash during the swaps or the appends can leave tables swapped in whose records are
+missing (and an ``__incoming`` table, replaced by the next build).
 """
 
 import logging
@@ -58,6 +58,8 @@ from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
 
 NEXT_SUFFIX = "__next"
+INCOMING_SUFFIX = "__incoming"
+"""A ledger table's rows of the running build, written beside it before any swap."""
 LOCK_DATABASE = "medallion_build_lock"
 SPARK_DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
@@ -309,23 +311,26 @@ class SparkWarehouse(Warehouse):
         targets: Mapping[tuple[str, str], list[Publication]],
         ledger: Sequence[LedgerRows],
     ) -> None:
-        swaps = [*targets, *((METADATA_SCHEMA, entry.table) for entry in ledger)]
+        incoming = [(METADATA_SCHEMA, entry.table + INCOMING_SUFFIX) for entry in ledger]
         try:
             for (schema, table), parts in targets.items():
                 self._write_next(schema, table, parts)
             if ledger:
                 self.session.sql(f"CREATE DATABASE IF NOT EXISTS `{METADATA_SCHEMA}`")
             for entry in ledger:
-                self._write_next_ledger(entry)
+                self._write_incoming(entry)
         except BaseException:
-            for schema, table in swaps:
-                self.session.sql(f"DROP TABLE IF EXISTS {_name(schema, table + NEXT_SUFFIX)}")
+            written = [(schema, table + NEXT_SUFFIX) for schema, table in targets] + incoming
+            for schema, table in written:
+                self.session.sql(f"DROP TABLE IF EXISTS {_name(schema, table)}")
             raise
-        for schema, table in swaps:
+        for schema, table in targets:
             self.session.sql(f"DROP TABLE IF EXISTS {_name(schema, table)}")
             self.session.sql(
                 f"ALTER TABLE {_name(schema, table + NEXT_SUFFIX)} RENAME TO {_name(schema, table)}"
             )
+        for entry in ledger:
+            self._append_incoming(entry.table)
 
     def _write_next(self, schema: str, table: str, parts: list[Publication]) -> None:
         """The target's next content beside it: the staged rows, plus, for a table shared by
@@ -342,16 +347,36 @@ class SparkWarehouse(Warehouse):
         self.session.sql(f"DROP TABLE IF EXISTS {_name(schema, table + NEXT_SUFFIX)}")
         rows.write.saveAsTable(_name(schema, table + NEXT_SUFFIX), format="parquet")
 
-    def _write_next_ledger(self, entry: LedgerRows) -> None:
-        """A ledger table's next content: its published rows, then the run's; a column either
-        side lacks is NULL there."""
-        rows = self.session.createDataFrame(entry.rows)
-        if self.session.catalog.tableExists(f"{METADATA_SCHEMA}.{entry.table}"):
-            published = self.session.table(_name(METADATA_SCHEMA, entry.table))
-            rows = published.unionByName(rows, allowMissingColumns=True)
-        next_name = _name(METADATA_SCHEMA, entry.table + NEXT_SUFFIX)
-        self.session.sql(f"DROP TABLE IF EXISTS {next_name}")
-        rows.write.saveAsTable(next_name, format="parquet")
+    def _write_incoming(self, entry: LedgerRows) -> None:
+        """The run's rows of a ledger table, beside it, ready to append."""
+        incoming = _name(METADATA_SCHEMA, entry.table + INCOMING_SUFFIX)
+        self.session.sql(f"DROP TABLE IF EXISTS {incoming}")
+        self.session.createDataFrame(entry.rows).write.saveAsTable(incoming, format="parquet")
+
+    def _append_incoming(self, table: str) -> None:
+        """Append a ledger table's incoming rows; a column either side lacks is added to the
+        table, or NULL in the rows. Appending, unlike a swap, never drops the table's history:
+        a crash here loses at most this run's records."""
+        target = _name(METADATA_SCHEMA, table)
+        incoming = _name(METADATA_SCHEMA, table + INCOMING_SUFFIX)
+        if not self.session.catalog.tableExists(f"{METADATA_SCHEMA}.{table}"):
+            self.session.sql(f"ALTER TABLE {incoming} RENAME TO {target}")
+            return
+        rows = self.session.table(incoming)
+        present = set(self.session.table(target).columns)
+        added = [field for field in rows.schema.fields if field.name not in present]
+        if added:
+            columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in added)
+            self.session.sql(f"ALTER TABLE {target} ADD COLUMNS ({columns})")
+            self.session.catalog.refreshTable(f"{METADATA_SCHEMA}.{table}")
+        aligned = [
+            (functions.col(f"`{f.name}`") if f.name in rows.columns else functions.lit(None))
+            .cast(f.dataType)
+            .alias(f.name)
+            for f in self.session.table(target).schema.fields
+        ]
+        rows.select(*aligned).write.insertInto(target)
+        self.session.sql(f"DROP TABLE IF EXISTS {incoming}")
 
     def discard_staging(self) -> None:
         with self.explained():
