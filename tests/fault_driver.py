@@ -11,6 +11,8 @@ POINT is where the build stops:
   run log appended, just before the commit;
 - ``pause``: just before publishing (the build lock held), write FOLDER/ready and wait until
   FOLDER/go exists, then go on;
+- ``queue``: build normally, writing FOLDER/waiting when DuckDB's open first waits for the
+  database (PostgreSQL's wait is seen from outside, in ``pg_stat_activity``);
 - ``none``: build normally.
 """
 
@@ -20,8 +22,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from medallion_ibis.backends import duckdb as duckdb_backend
 from medallion_ibis.backends.duckdb import DuckDBWarehouse
 from medallion_ibis.backends.postgres import PostgresWarehouse
 from medallion_ibis.cli import main
@@ -63,6 +67,16 @@ def pause_before_publish(folder: Path, name: str = "publish") -> None:
         setattr(warehouse, name, wrapped)
 
 
+def announce_waiting(folder: Path) -> None:
+    """The DuckDB backend sleeps only while another process holds the database."""
+
+    def sleep(seconds: float) -> None:
+        (folder / "waiting").touch()
+        time.sleep(seconds)
+
+    vars(duckdb_backend)["time"] = SimpleNamespace(monotonic=time.monotonic, sleep=sleep)
+
+
 def arm(point: str, folder: Path) -> None:
     if point == "bronze":
         after("load_source", lambda *args: True)
@@ -72,6 +86,8 @@ def arm(point: str, folder: Path) -> None:
         after("_append", lambda entry: entry.table == LAST_RUN_LOG_TABLE)
     elif point == "pause":
         pause_before_publish(folder)
+    elif point == "queue":
+        announce_waiting(folder)
     elif point != "none":
         raise SystemExit(f"unknown point {point}")
 

@@ -84,6 +84,23 @@ class Warehouse:
             found[f"{schema}.{table}"] = (int(str(rows)), str(digest))
         return found
 
+    def wait_for_queue(self, child: "Child", folder: Path) -> None:
+        """Until ``child`` is waiting for the build lock: on PostgreSQL its lock session waits
+        on the server; on DuckDB the driver writes FOLDER/waiting once the open waits."""
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            f"AND application_name LIKE 'medallion-ibis build pid {child.process.pid} %'"
+        )
+        deadline = time.monotonic() + CHILD_TIMEOUT
+        while not (
+            (folder / "waiting").exists()
+            if self.backend == "duckdb"
+            else self.query(waiting) == [(1,)]
+        ):
+            assert child.process.poll() is None, child.process.communicate()
+            assert time.monotonic() < deadline, "the build never waited for the lock"
+            time.sleep(0.05)
+
     def settle(self) -> None:
         """Wait until the server has ended the sessions of a killed build (it rolls back
         their transaction and frees their locks when it sees the socket close)."""
@@ -152,7 +169,6 @@ class Scenario:
     first: tuple[int, str, float] = (0, "", 0.0)
     refused: tuple[int, str, float] = (0, "", 0.0)
     waiting: tuple[int, str, float] = (0, "", 0.0)
-    waiting_held_on: bool = False
     after: Checksums = field(default_factory=dict)
 
 
@@ -179,9 +195,8 @@ def run_scenario(warehouse: Warehouse, root: Path) -> Scenario:
     wait_for(root / "first" / "ready", first)
     scenario.first_pid = first.process.pid
     scenario.refused = start("none", root / "refused", warehouse, changed).finish()
-    waiting = start("none", root / "waiting", warehouse, changed, "--wait", "120")
-    time.sleep(3)
-    scenario.waiting_held_on = waiting.process.poll() is None
+    waiting = start("queue", root / "waiting", warehouse, changed, "--wait", "120")
+    warehouse.wait_for_queue(waiting, root / "waiting")
     (root / "first" / "go").touch()
     scenario.first = first.finish()
     scenario.waiting = waiting.finish()
@@ -241,6 +256,7 @@ def test_a_second_build_stops_at_once_naming_the_first(scenario: Scenario) -> No
 
 
 def test_a_build_with_wait_queues_behind_and_then_succeeds(scenario: Scenario) -> None:
-    assert scenario.waiting_held_on, "the waiting build ended before the first one released"
+    """The scenario saw it waiting for the lock (``wait_for_queue``) before letting the
+    first build go on."""
     code, stderr, _ = scenario.waiting
     assert code == 0, stderr
