@@ -250,7 +250,8 @@ def test_the_next_build_succeeds_without_cleanup(scenario: Scenario) -> None:
 def test_a_second_build_stops_at_once_naming_the_first(scenario: Scenario) -> None:
     code, stderr, seconds = scenario.refused
     assert code == 2, stderr
-    assert f"build pid {scenario.first_pid} " in stderr
+    assert "another build (" in stderr
+    assert f"pid {scenario.first_pid} on " in stderr
     assert "--wait SECONDS" in stderr
     assert seconds < 60
 

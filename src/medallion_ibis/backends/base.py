@@ -159,10 +159,13 @@ def staged_name(pipeline: str, table: str) -> str:
 
 def holder_description() -> str:
     """Who holds a build lock, as the lock records it for the builds it keeps waiting."""
-    return (
-        f"build pid {os.getpid()} on {socket.gethostname()} "
-        f"since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
-    )
+    since = f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    return f"pid {os.getpid()} on {socket.gethostname()} since {since}"
+
+
+def another_build(description: str) -> str:
+    """A lock holder known to be a build, with what it recorded about itself, if anything."""
+    return f"another build ({description})" if description else "another build"
 
 
 def lock_busy(what: str, holder: str, wait_seconds: float) -> BackendUnavailable:
@@ -192,8 +195,10 @@ def file_lock(lock_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     handle.seek(0)
-                    holder = handle.read().strip() or "another build"
-                    raise lock_busy(f"the build lock {lock_path}", holder, wait_seconds) from None
+                    holder = handle.read().strip()
+                    raise lock_busy(
+                        f"the build lock {lock_path}", another_build(holder), wait_seconds
+                    ) from None
                 time.sleep(LOCK_POLL_SECONDS)
         handle.seek(0)
         handle.truncate()

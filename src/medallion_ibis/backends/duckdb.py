@@ -17,6 +17,7 @@ from medallion_ibis.backends.base import (
     LedgerRows,
     Publication,
     Warehouse,
+    another_build,
     file_lock,
     lock_busy,
     missing_columns,
@@ -45,7 +46,7 @@ def _lock_holder(error: duckdb.IOException, build: str) -> str | None:
         return None
     program, pid = held.groups()
     if f"pid {pid} " in build:
-        return build
+        return another_build(build)
     return f"another program ({program} pid {pid})"
 
 

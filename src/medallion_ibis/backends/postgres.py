@@ -25,6 +25,7 @@ from medallion_ibis.backends.base import (
     Publication,
     Timeouts,
     Warehouse,
+    another_build,
     holder_description,
     lock_busy,
     missing_columns,
@@ -119,10 +120,10 @@ class PostgresWarehouse(Warehouse):
         """The session holding the build lock, as PostgreSQL describes it."""
         found = holder.execute(LOCK_HOLDER, [BUILD_LOCK_KEY]).fetchone()
         if found is None:
-            return "another build (gone by now)"
+            return another_build("gone by now")
         name, pid, address, since = found
-        who = name or "a session"
-        return f"{who} (server pid {pid}, from {address or 'a local socket'}, connected {since})"
+        where = f"server pid {pid}, from {address or 'a local socket'}, connected {since}"
+        return another_build(f"{name}; {where}" if name else where)
 
     def explain(self, error: Exception) -> MedallionError | None:
         """The failures that are the server's or the account's, not a model's."""
@@ -280,4 +281,4 @@ def _column_type(kind: pyarrow.DataType) -> str:
 def _application_name() -> str:
     """The lock holder's session name: the build's pid, host and start, within PostgreSQL's
     63 bytes."""
-    return f"medallion-ibis {holder_description()}"[:APPLICATION_NAME_LIMIT]
+    return f"medallion-ibis build {holder_description()}"[:APPLICATION_NAME_LIMIT]

@@ -43,6 +43,7 @@ from medallion_ibis.backends.base import (
     LedgerRows,
     Publication,
     Warehouse,
+    another_build,
     file_lock,
     holder_description,
     lock_busy,
@@ -200,7 +201,7 @@ class SparkWarehouse(Warehouse):
                     raise lock_busy(
                         f"the metastore lock (if its holder died, remove it: DROP DATABASE "
                         f"{LOCK_DATABASE})",
-                        owner or "another build",
+                        another_build(owner or ""),
                         wait_seconds,
                     )
                 time.sleep(LOCK_POLL_SECONDS)
