@@ -162,3 +162,25 @@ def test_ledger_rows_are_appended_and_kept(spark_warehouse: SparkWarehouse) -> N
         ("a", 3, None),
         ("b", 1, "x"),
     ]
+
+
+def test_the_build_is_logged_with_its_quarantine_counts(spark_warehouse: SparkWarehouse) -> None:
+    """The run log is written with the publish on Spark too: one successful run, and as many
+    quarantined rows per pipeline as the quarantine table holds."""
+    session = spark_warehouse.session
+    runs = session.table(f"{METADATA_SCHEMA}.runs").select("status", "pipelines").collect()
+    assert [tuple(run) for run in runs] == [("success", "crm_erp,retail")]
+    logged = {
+        row["pipeline"]: row["rows"]
+        for row in session.sql(
+            f"SELECT pipeline, sum(rows) AS rows FROM {METADATA_SCHEMA}.quality GROUP BY pipeline"
+        ).collect()
+    }
+    held = {
+        row["pipeline"]: row["rows"]
+        for row in session.sql(
+            "SELECT pipeline, count(*) AS rows FROM silver.quarantine GROUP BY pipeline"
+        ).collect()
+    }
+    assert logged == held
+    assert all(held.values())
