@@ -11,10 +11,12 @@ from typing import Any
 
 import duckdb
 import ibis
+import pyarrow
 import pytest
 from conftest import SEEDS
 from helpers import rows
 
+from medallion_ibis.backends.base import METADATA_SCHEMA, LedgerRows
 from medallion_ibis.backends.pyspark import (
     LOCAL_MODE_DEFAULTS,
     SparkWarehouse,
@@ -147,3 +149,16 @@ def test_the_users_metastore_replaces_the_embedded_derby(tmp_path: Path) -> None
     settings = spark_settings(str(tmp_path), "local[*]", user)
     assert "spark.hadoop.javax.jdo.option.ConnectionURL" not in settings
     assert settings["spark.hadoop.hive.metastore.uris"] == "thrift://metastore:9083"
+
+
+def test_ledger_rows_are_appended_and_kept(spark_warehouse: SparkWarehouse) -> None:
+    """Each publish adds its rows to the ledger table, after those of earlier publishes, and a
+    column the table lacks is added (NULL in earlier rows)."""
+    first = pyarrow.table({"run_id": ["a"], "rows": pyarrow.array([3], pyarrow.int64())})
+    spark_warehouse.publish([], [LedgerRows("test_ledger", first)])
+    wider = pyarrow.table({"run_id": ["b"], "rows": [1], "note": ["x"]})
+    spark_warehouse.publish([], [LedgerRows("test_ledger", wider)])
+    assert rows(spark_warehouse.con, METADATA_SCHEMA, "test_ledger") == [
+        ("a", 3, None),
+        ("b", 1, "x"),
+    ]

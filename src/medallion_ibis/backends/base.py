@@ -14,12 +14,15 @@ from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow
 
 from medallion_ibis.errors import BackendUnavailable, MedallionError
 from medallion_ibis.model import Lineage, Source
 
 STAGING_SCHEMA = "medallion_staging"
 LAYER_SCHEMAS = ("bronze", "silver", "gold")
+METADATA_SCHEMA = "_medallion"
+"""The package's own records (runs, batches, quality metrics), kept beside the layers."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,19 @@ class Publication:
     schema: str
     table: str
     partition: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class LedgerRows:
+    """Rows appended to one _medallion table inside the publish transaction.
+
+    The table is created from the rows' Arrow schema when missing, and gains (as NULL for
+    earlier rows) any column the rows carry that it lacks, so a newer version of the package
+    can record more than an older one did without a migration step.
+    """
+
+    table: str
+    rows: pyarrow.Table
 
 
 @dataclass(frozen=True)
@@ -89,13 +105,22 @@ class Warehouse(ABC):
         return self.con.table(table, database=schema)
 
     @abstractmethod
-    def publish(self, publications: Sequence[Publication]) -> list[str]:
-        """Put every staged table in place in one transaction: all or nothing.
+    def publish(
+        self, publications: Sequence[Publication], ledger: Sequence[LedgerRows] = ()
+    ) -> list[str]:
+        """Put every staged table in place and append the ``ledger`` rows to their
+        ``_medallion`` tables in one transaction: all or nothing, so the records of a run
+        (its batches, its metrics) exist exactly when its tables were published.
 
         What users attached to a published table (views, grants, indexes, comments,
         constraints) survives. Returns notices worth telling the user, such as a table
         replaced because its columns changed.
         """
+
+    def append_ledger(self, ledger: Sequence[LedgerRows]) -> None:
+        """Append ``ledger`` rows in a transaction of their own, publishing nothing: the
+        record of a run that failed before it could publish."""
+        self.publish([], ledger)
 
     def explain(self, error: Exception) -> MedallionError | None:
         """The sentence for an engine error that is not a model's fault (a lost connection, a
@@ -109,6 +134,14 @@ class Warehouse(ABC):
     def close(self) -> None:
         """Release the connection."""
         self.con.disconnect()
+
+
+def missing_columns(
+    rows: pyarrow.Table, existing: Sequence[str]
+) -> list[tuple[str, pyarrow.DataType]]:
+    """The columns of ``rows`` that a ledger table (with ``existing`` columns) lacks."""
+    present = set(existing)
+    return [(field.name, field.type) for field in rows.schema if field.name not in present]
 
 
 def staged_name(pipeline: str, table: str) -> str:

@@ -9,10 +9,13 @@ import ibis
 
 from medallion_ibis.backends.base import (
     LAYER_SCHEMAS,
+    METADATA_SCHEMA,
     STAGING_SCHEMA,
+    LedgerRows,
     Publication,
     Warehouse,
     file_lock,
+    missing_columns,
 )
 from medallion_ibis.errors import BackendUnavailable
 from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
@@ -56,12 +59,16 @@ class DuckDBWarehouse(Warehouse):
         except CSV_ERRORS as error:
             raise explain_csv_error(path, error) from None
 
-    def publish(self, publications: Sequence[Publication]) -> list[str]:
+    def publish(
+        self, publications: Sequence[Publication], ledger: Sequence[LedgerRows] = ()
+    ) -> list[str]:
         notices: list[str] = []
         self._raw.begin()
         try:
             for publication in publications:
                 notices += self._publish_one(publication)
+            for entry in ledger:
+                self._append(entry)
         except BaseException:
             self._raw.rollback()
             raise
@@ -88,6 +95,23 @@ class DuckDBWarehouse(Warehouse):
             return self._replace(publication, old_columns, new_columns)
         self._raw.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {staged}")
         return []
+
+    def _append(self, entry: LedgerRows) -> None:
+        """Append the rows to their ``_medallion`` table, creating what is missing."""
+        target = _quoted(METADATA_SCHEMA, entry.table)
+        self._raw.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(METADATA_SCHEMA)}")
+        view = f"medallion_ledger_{entry.table}"
+        self._raw.register(view, entry.rows)
+        try:
+            self._raw.execute(f"CREATE TABLE IF NOT EXISTS {target} AS FROM {view} LIMIT 0")
+            existing = [name for name, _ in self._columns(METADATA_SCHEMA, entry.table)]
+            for name, _ in missing_columns(entry.rows, existing):
+                described = self._raw.execute(f"DESCRIBE SELECT {_quoted(name)} FROM {view}")
+                kind = described.fetchall()[0][1]
+                self._raw.execute(f"ALTER TABLE {target} ADD COLUMN {_quoted(name)} {kind}")
+            self._raw.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {view}")
+        finally:
+            self._raw.unregister(view)
 
     def _columns(self, schema: str, table: str) -> list[tuple[str, str]]:
         return [

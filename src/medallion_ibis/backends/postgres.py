@@ -13,14 +13,19 @@ from typing import Any
 
 import ibis
 import psycopg
+import pyarrow
+from ibis.backends.sql.datatypes import PostgresType
 from psycopg import sql
 
 from medallion_ibis.backends.base import (
     LAYER_SCHEMAS,
+    METADATA_SCHEMA,
     STAGING_SCHEMA,
+    LedgerRows,
     Publication,
     Timeouts,
     Warehouse,
+    missing_columns,
 )
 from medallion_ibis.backends.postgres_publish import Staged, put_in_place
 from medallion_ibis.errors import (
@@ -134,7 +139,9 @@ class PostgresWarehouse(Warehouse):
                     copy.write(chunk)
             return cursor.rowcount
 
-    def publish(self, publications: Sequence[Publication]) -> list[str]:
+    def publish(
+        self, publications: Sequence[Publication], ledger: Sequence[LedgerRows] = ()
+    ) -> list[str]:
         """One transaction; each table waits at most ``lock_timeout`` for readers to let go."""
         notices: list[str] = []
         current = ""
@@ -148,6 +155,9 @@ class PostgresWarehouse(Warehouse):
                 for publication in publications:
                     current = f"{publication.schema}.{publication.table}"
                     notices += self._publish_one(publication)
+                for entry in ledger:
+                    current = f"{METADATA_SCHEMA}.{entry.table}"
+                    self._append(entry)
         except psycopg.errors.LockNotAvailable:
             raise PublishBlocked(
                 f"publishing waited more than {self.timeouts.lock_seconds}s (lock-timeout) for "
@@ -160,6 +170,38 @@ class PostgresWarehouse(Warehouse):
                 f"{redact_text(str(error)).strip().splitlines()[0]}; nothing was published"
             ) from None
         return notices
+
+    def _append(self, entry: LedgerRows) -> None:
+        """Append the rows to their ``_medallion`` table with COPY, creating what is missing;
+        the caller's transaction makes it part of the publish."""
+        target = sql.Identifier(METADATA_SCHEMA, entry.table)
+        self._raw.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(METADATA_SCHEMA))
+        )
+        columns = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(_column_type(kind)))
+            for name, kind in missing_columns(entry.rows, [])
+        )
+        self._raw.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(target, columns))
+        existing = [
+            str(row[0])
+            for row in self._raw.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s",
+                [METADATA_SCHEMA, entry.table],
+            )
+        ]
+        for name, kind in missing_columns(entry.rows, existing):
+            self._raw.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                    target, sql.Identifier(name), sql.SQL(_column_type(kind))
+                )
+            )
+        names = sql.SQL(", ").join(map(sql.Identifier, entry.rows.column_names))
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(target, names)
+        with self._raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in entry.rows.to_pylist():
+                copy.write_row(list(row.values()))
 
     def _publish_one(self, publication: Publication) -> list[str]:
         staged = sql.Identifier(STAGING_SCHEMA, publication.staged)
@@ -188,3 +230,8 @@ class PostgresWarehouse(Warehouse):
     def close(self) -> None:
         self._reader.disconnect()
         self._raw.close()
+
+
+def _column_type(kind: pyarrow.DataType) -> str:
+    """The PostgreSQL type of an Arrow column, as Ibis maps it."""
+    return str(PostgresType.from_ibis(ibis.dtype(kind)).sql("postgres"))

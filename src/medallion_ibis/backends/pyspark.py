@@ -6,6 +6,13 @@ metastore. Spark has no multi-table transaction: publishing first copies every s
 next to its target (``<table>__next``), which is where a build can still fail cleanly, and
 only then swaps each into place with a drop and a rename, a metadata operation. A crash inside
 that last step can leave some tables new and others old; the next successful build repairs it.
+
+The ``_medallion`` ledger tables take part in the same two steps: each one's next content (its
+published rows plus the run's) is written beside it with the staged tables, and the ledger
+tables are swapped in after every published table. So a build that fails or dies before the
+swaps records nothing, and a ledger row never claims a table that was not swapped in; only a
+crash during the swaps themselves (a few metadata calls) can leave tables swapped in whose
+records are missing, as it can leave some tables new and others old.
 """
 
 import logging
@@ -33,7 +40,9 @@ from pyspark.sql import DataFrame, SparkSession, functions
 
 from medallion_ibis.backends.base import (
     LAYER_SCHEMAS,
+    METADATA_SCHEMA,
     STAGING_SCHEMA,
+    LedgerRows,
     Publication,
     Warehouse,
     file_lock,
@@ -274,24 +283,35 @@ class SparkWarehouse(Warehouse):
         frame.select(*declared).write.saveAsTable(_name(STAGING_SCHEMA, staged), format="parquet")
         return int(self.staged(staged).count().execute())
 
-    def publish(self, publications: Sequence[Publication]) -> list[str]:
+    def publish(
+        self, publications: Sequence[Publication], ledger: Sequence[LedgerRows] = ()
+    ) -> list[str]:
         self._stop_if_interrupted()
         targets: dict[tuple[str, str], list[Publication]] = defaultdict(list)
         for publication in publications:
             targets[(publication.schema, publication.table)].append(publication)
         with self.explained():
-            self._publish(targets)
+            self._publish(targets, ledger)
         return []
 
-    def _publish(self, targets: Mapping[tuple[str, str], list[Publication]]) -> None:
+    def _publish(
+        self,
+        targets: Mapping[tuple[str, str], list[Publication]],
+        ledger: Sequence[LedgerRows],
+    ) -> None:
+        swaps = [*targets, *((METADATA_SCHEMA, entry.table) for entry in ledger)]
         try:
             for (schema, table), parts in targets.items():
                 self._write_next(schema, table, parts)
+            if ledger:
+                self.session.sql(f"CREATE DATABASE IF NOT EXISTS `{METADATA_SCHEMA}`")
+            for entry in ledger:
+                self._write_next_ledger(entry)
         except BaseException:
-            for schema, table in targets:
+            for schema, table in swaps:
                 self.session.sql(f"DROP TABLE IF EXISTS {_name(schema, table + NEXT_SUFFIX)}")
             raise
-        for schema, table in targets:
+        for schema, table in swaps:
             self.session.sql(f"DROP TABLE IF EXISTS {_name(schema, table)}")
             self.session.sql(
                 f"ALTER TABLE {_name(schema, table + NEXT_SUFFIX)} RENAME TO {_name(schema, table)}"
@@ -311,6 +331,17 @@ class SparkWarehouse(Warehouse):
             rows = kept.unionByName(rows)
         self.session.sql(f"DROP TABLE IF EXISTS {_name(schema, table + NEXT_SUFFIX)}")
         rows.write.saveAsTable(_name(schema, table + NEXT_SUFFIX), format="parquet")
+
+    def _write_next_ledger(self, entry: LedgerRows) -> None:
+        """A ledger table's next content: its published rows, then the run's; a column either
+        side lacks is NULL there."""
+        rows = self.session.createDataFrame(entry.rows)
+        if self.session.catalog.tableExists(f"{METADATA_SCHEMA}.{entry.table}"):
+            published = self.session.table(_name(METADATA_SCHEMA, entry.table))
+            rows = published.unionByName(rows, allowMissingColumns=True)
+        next_name = _name(METADATA_SCHEMA, entry.table + NEXT_SUFFIX)
+        self.session.sql(f"DROP TABLE IF EXISTS {next_name}")
+        rows.write.saveAsTable(next_name, format="parquet")
 
     def discard_staging(self) -> None:
         with self.explained():
