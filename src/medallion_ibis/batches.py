@@ -84,15 +84,19 @@ class SourceBatches:
         return max(earlier, key=lambda logged: logged.batch_id, default=None)
 
     def summary(self) -> str:
-        """A few words for the progress line: how many files were new."""
-        loaded = ", ".join(batch.file.name for batch in self.new[:3])
-        more = f" and {len(self.new) - 3} more" if len(self.new) > 3 else ""
+        """A few words for the progress line: which files were new."""
         if not self.new:
-            return f"no new file ({len(self.live)} batches in bronze)"
-        text = f"{len(self.new)} new batch{'es' if len(self.new) > 1 else ''} ({loaded}{more})"
+            return f"no new file; {_count(len(self.live), 'batch')} in bronze"
+        names = ", ".join(batch.file.name for batch in self.new[:3])
+        more = f" and {len(self.new) - 3} more" if len(self.new) > 3 else ""
+        text = f"{_count(len(self.new), 'new batch')}: {names}{more}"
         if self.rebuild and self.dropped_rows:
             text += f"; full refresh dropped {self.dropped_rows:,} earlier rows"
         return text
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 'es'}"
 
 
 def live_batches(logged: Iterable[LoggedBatch]) -> list[LoggedBatch]:
@@ -125,9 +129,7 @@ def new_batches(
     return batches
 
 
-def log_rows(
-    plans: Sequence[SourceBatches], run_id: str, loaded_at: datetime
-) -> pyarrow.Table:
+def log_rows(plans: Sequence[SourceBatches], run_id: str, loaded_at: datetime) -> pyarrow.Table:
     """The ``_medallion.batches`` rows of the batches a build loaded."""
     rows = [
         {

@@ -452,9 +452,11 @@ def typed_sales(sales: ir.Table) -> ir.Table:
 
 
 def numbered_lines(sales: ir.Table) -> ir.Table:
-    """``line_number`` numbers an order's lines 1, 2, … in file order: with the order number
-    it identifies a line."""
-    in_file_order = ibis.window(group_by=sales.order_number, order_by=sales._row_number)
+    """``line_number`` numbers an order's lines 1, 2, … in the order they were loaded (batch,
+    then line in its file): with the order number it identifies a line."""
+    in_file_order = ibis.window(
+        group_by=sales.order_number, order_by=[sales._batch_id, sales._row_number]
+    )
     return sales.mutate(line_number=(ibis.row_number().over(in_file_order) + 1).cast("int64"))
 
 
