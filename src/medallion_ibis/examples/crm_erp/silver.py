@@ -279,8 +279,9 @@ def enriched_from_erp(customers: ir.Table, people: ir.Table, places: ir.Table) -
 def customers(bronze_customers: ir.Table, people: ir.Table, places: ir.Table) -> ir.Table:
     """One row per customer: its latest CRM record, enriched with ERP birthdate and country.
 
-    The CRM record with the latest create date wins (an undated one only when no record is
-    dated; equal dates go to the later line of the file).
+    The CRM record of the latest export wins (batch, see ``Source``); within it, the one with
+    the latest create date (an undated one only when no record is dated; equal dates go to
+    the later line of the file).
     """
     return (
         CUSTOMER_KEYS.accepted(bronze_customers)
