@@ -5,17 +5,17 @@ from collections import Counter
 from medallion_ibis.model import Pipeline
 from medallion_ibis.testing._run import Published
 
-LINEAGE = ("_batch_id", "_row_number")
+LINEAGE = ("_source_file", "_batch_id", "_row_number")
 
 
 def assert_conserved(published: Published, pipeline: Pipeline) -> None:
     """Every line of every bronze table appears exactly once in silver or in quarantine.
 
-    A silver row names its bronze line through its lineage columns (``_batch_id``,
-    ``_row_number``, as ``with_lineage`` carries them: a batch is one file of one source); a
-    quarantine row the same way. Silver tables without lineage columns (lookups
-    derived from several rows) are not counted. A line in both places, in neither, or twice
-    fails with the lines concerned.
+    A silver row names its bronze line through its lineage columns (``_source_file``,
+    ``_batch_id``, ``_row_number``, as ``with_lineage`` carries them: a batch is one file of
+    one source); a quarantine row the same way, with its ``source_table``. Silver tables
+    without lineage columns (lookups derived from several rows) are not counted. A line in
+    both places, in neither, or twice fails with the lines concerned.
     """
     quarantine = [
         row
@@ -46,6 +46,6 @@ def assert_conserved(published: Published, pipeline: Pipeline) -> None:
             )
 
 
-def _line(row: dict[str, object]) -> tuple[object, object]:
-    """A bronze line: its batch (one file of one source) and its line number."""
-    return (row["_batch_id"], row["_row_number"])
+def _line(row: dict[str, object]) -> tuple[object, ...]:
+    """A bronze line: its file, its batch and its line number."""
+    return tuple(row[column] for column in LINEAGE)
