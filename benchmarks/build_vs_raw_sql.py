@@ -114,7 +114,8 @@ def load_postgres(seeds: Path, scratch: Path, pg_url: str) -> None:
     warehouse = PostgresWarehouse(pg_url)
     try:
         warehouse.prepare()
-        lineage = Lineage(run_id="benchmark", loaded_at=time_now())
+        lineage = Lineage("benchmark", time_now(), SALES.path, batch_id=1)
+        warehouse.stage_empty("bench_sales", SALES)
         warehouse.load_source("bench_sales", seeds / SALES.path, SALES, lineage)
         warehouse.discard_staging()
     finally:

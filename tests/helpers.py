@@ -36,6 +36,7 @@ def build_into(
     duckdb_path: Path | None = None,
     pg_url: str | None = None,
     as_of: date | None = None,
+    full_refresh: bool = False,
 ) -> BuildResult:
     """Build ``pipelines`` from ``seeds`` into the given warehouse, quietly."""
     settings = Settings(
@@ -45,6 +46,7 @@ def build_into(
         as_of=as_of,
         duckdb_path=duckdb_path or Path("unused.duckdb"),
         pg_url=pg_url or "",
+        full_refresh=full_refresh,
     )
     return build(settings)
 

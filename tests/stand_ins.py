@@ -28,8 +28,10 @@ def row_hash(row: Row) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
-def bronze_arrow(source: Source, rows: Sequence[Row], *, first_line: int = 2) -> pa.Table:
-    """The rows of a bronze table: the source's text columns plus lineage columns."""
+def bronze_arrow(
+    source: Source, rows: Sequence[Row], *, first_line: int = 2, batch_id: int = 1
+) -> pa.Table:
+    """The rows of a bronze table (one batch): the source's text columns plus lineage."""
     data: dict[str, list[Any]] = {
         column: [row[index] for row in rows] for index, column in enumerate(source.columns)
     }
@@ -41,14 +43,17 @@ def bronze_arrow(source: Source, rows: Sequence[Row], *, first_line: int = 2) ->
         "_loaded_at": [RUN_STARTED_AT] * count,
         "_run_id": ["unit-test"] * count,
         "_row_hash": [row_hash(row) for row in rows],
+        "_batch_id": [batch_id] * count,
     }
     schema = ibis.schema(dict.fromkeys(source.columns, "string") | LINEAGE_TYPES)
     return pa.Table.from_pydict(data, schema=schema.to_pyarrow())
 
 
-def bronze(source: Source, rows: Sequence[Row], *, first_line: int = 2) -> ir.Table:
+def bronze(
+    source: Source, rows: Sequence[Row], *, first_line: int = 2, batch_id: int = 1
+) -> ir.Table:
     """A stand-in for a bronze table, as an in-memory table."""
-    return ibis.memtable(bronze_arrow(source, rows, first_line=first_line))
+    return ibis.memtable(bronze_arrow(source, rows, first_line=first_line, batch_id=batch_id))
 
 
 def run_context(as_of: date) -> RunContext:

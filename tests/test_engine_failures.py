@@ -182,7 +182,7 @@ def empty_sales(seeds: Path) -> Path:
     return seeds
 
 
-def test_a_source_that_lost_most_of_its_rows_is_not_published(
+def test_a_new_version_of_a_file_that_lost_most_of_its_rows_is_not_published(
     cli: CliRunner, seeds: Path, tmp_path: Path
 ) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
@@ -194,9 +194,9 @@ def test_a_source_that_lost_most_of_its_rows_is_not_published(
 
     assert result.exit_code == 1, result.output
     assert one_sentence(result) == (
-        f"Error: {seeds / 'retail' / 'raw_sales.csv'} has 0 rows but the published "
-        "bronze.bronze_sales has 10: a source that lost more than half its rows is probably a "
-        "broken export, so nothing was published; if the data really shrank, build again with "
+        f"Error: {seeds / 'retail' / 'raw_sales.csv'} has 0 rows but its previous version "
+        "(batch 1) had 10: a file that lost more than half its rows is probably a broken "
+        "export, so nothing was published; if the data really shrank, build again with "
         "--allow-shrink"
     )
     again = build_cli(
@@ -221,7 +221,7 @@ def test_allow_shrink_publishes_a_source_that_really_shrank(seeds: Path, tmp_pat
     settings = Settings(pipelines=("retail",), seeds=seeds, duckdb_path=warehouse)
 
     with pytest.raises(
-        SourceShrank, match=r"has 4 rows but the published bronze\.bronze_sales has 10"
+        SourceShrank, match=r"has 4 rows but its previous version \(batch 1\) had 10"
     ):
         build(settings)
     result = build(dataclasses.replace(settings, allow_shrink=True))

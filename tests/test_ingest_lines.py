@@ -16,7 +16,7 @@ from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
 
 PAIR = Source(table="pairs", path="pairs.csv", columns=("key", "text"), system="test")
-LINEAGE = Lineage(run_id="run", loaded_at=datetime(2024, 1, 1))
+LINEAGE = Lineage(run_id="run", loaded_at=datetime(2024, 1, 1), source_file=PAIR.path, batch_id=1)
 
 
 def line_numbers(tmp_path: Path, content: bytes) -> dict[str, int]:

@@ -218,11 +218,12 @@ def test_a_successful_build_replaces_the_tables_and_user_views_see_the_new_data(
     assert revenue_of_501(target, "best_sellers") == Decimal("3899.97")  # the view survived
     con = target.connect()
     try:
-        assert con.table("bronze_sales", database="bronze").count().execute() == 11
+        # The grown sales file is a new batch: bronze keeps the first one's 10 rows beside it.
+        assert con.table("bronze_sales", database="bronze").count().execute() == 10 + 11
         run_ids = {
             table: set(con.table(table, database=schema)._run_id.execute())
             for schema, table in TABLES
-            if schema != "gold" and table != "quarantine"  # no gold lineage; nothing quarantined
+            if schema != "gold"  # no gold lineage
         }
         stamps = {
             table: set(con.table(table, database="gold")._gold_created_at.execute())
@@ -233,7 +234,18 @@ def test_a_successful_build_replaces_the_tables_and_user_views_see_the_new_data(
     finally:
         con.disconnect()
     assert first.run_id != second.run_id
-    assert run_ids == {table: {second.run_id} for table in run_ids}
+    # Rows carry the run that loaded their bronze line: silver sales all come from the new
+    # batch (the latest wins), the first batch's sales lines are quarantined as superseded,
+    # and customers and products, unchanged, were not loaded again.
+    assert run_ids == {
+        "bronze_sales": {first.run_id, second.run_id},
+        "silver_sales_cleaned": {second.run_id},
+        "quarantine": {first.run_id},
+        "bronze_customers": {first.run_id},
+        "bronze_products": {first.run_id},
+        "silver_customers_cleaned": {first.run_id},
+        "silver_products_cleaned": {first.run_id},
+    }
     assert stamps == {table: {second.started_at} for table in stamps}
 
 

@@ -226,6 +226,7 @@ FOREIGN_ROW = {
     "rule": "missing_key",
     "reason": "cst_id is missing",
     "_run_id": "another-run",
+    "_batch_id": 1,
 }
 
 
@@ -308,10 +309,13 @@ def test_quarantine_rows_carry_their_bronze_lineage(
         if row["pipeline"] != "retail":
             continue
         origin = bronze_rows[(row["source_table"], row["_row_number"])]
-        assert (row["_source_file"], row["_row_hash"], row["_run_id"]) == (
+        # The run that loaded the bronze line: the second build loaded nothing new.
+        assert origin["_run_id"] != result.run_id
+        assert (row["_source_file"], row["_row_hash"], row["_run_id"], row["_batch_id"]) == (
             origin["_source_file"],
             origin["_row_hash"],
-            result.run_id,
+            origin["_run_id"],
+            origin["_batch_id"],
         )
         assert row["reason"]
 
@@ -336,9 +340,13 @@ def test_a_superseded_sale_names_the_line_that_was_kept(
 def test_a_rebuild_replaces_only_its_own_pipelines_quarantine_rows(
     dirty_build: tuple[BuildResult, ibis.BaseBackend],
 ) -> None:
-    result, con = dirty_build
+    _, con = dirty_build
     rows = table_records(con, "silver", "quarantine")
     assert [row for row in rows if row["pipeline"] != "retail"] == [FOREIGN_ROW]
-    retail_runs = {row["_run_id"] for row in rows if row["pipeline"] == "retail"}
-    assert retail_runs == {result.run_id}
-    assert sum(row["pipeline"] == "retail" for row in rows) == 7
+    # Both builds quarantined the same 7 lines: the second replaced the first's rows.
+    retail_lines = {
+        (row["source_table"], row["_batch_id"], row["_row_number"])
+        for row in rows
+        if row["pipeline"] == "retail"
+    }
+    assert len(retail_lines) == sum(row["pipeline"] == "retail" for row in rows) == 7

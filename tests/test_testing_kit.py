@@ -97,7 +97,10 @@ def test_assert_conserved_fails_on_a_lost_or_doubled_row(hostile_build: Publishe
         **hostile_build,
         "silver.quarantine": [
             *hostile_build["silver.quarantine"],
-            {"source_table": "bronze_orders", "_row_number": kept["_row_number"]},
+            {
+                "source_table": "bronze_orders",
+                **{name: kept[name] for name in ("_source_file", "_batch_id", "_row_number")},
+            },
         ],
     }
     with pytest.raises(AssertionError, match="in both"):

@@ -72,7 +72,11 @@ class Settings:
     target_dir: Path = Path("target")
     # safety limits (see README, "Configuration")
     allow_shrink: bool = False
-    """Publish even when a source has lost more than half the rows of the published bronze."""
+    """Publish even when a new version of a file has less than half the rows of its previous
+    version, or a full refresh keeps less than half the bronze rows it drops."""
+    full_refresh: bool = False
+    """Rebuild bronze from the files present, dropping the rows of earlier batches: the only
+    way rows ever leave bronze."""
     connect_timeout: int = 10
     """Seconds PostgreSQL has to answer a new connection."""
     lock_timeout: int = 30

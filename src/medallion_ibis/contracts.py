@@ -55,6 +55,7 @@ LINEAGE = {
     "_row_hash": pa.Column(TEXT, pa.Check.str_length(32, 32)),
     "_loaded_at": pa.Column(STAMP),
     "_run_id": pa.Column(TEXT),
+    "_batch_id": pa.Column(INT, pa.Check.ge(1)),
 }
 """Columns every silver row carries back to its bronze line."""
 
@@ -114,8 +115,9 @@ QUARANTINE = table(
         "rule": column(TEXT, one_of=QUARANTINE_RULES),
         "reason": column(TEXT),
         "_run_id": column(TEXT),
+        "_batch_id": column(INT, at_least=1),
     },
-    unique=["source_table", "_row_number"],
+    unique=["source_table", "_batch_id", "_row_number"],
 )
 """``silver.quarantine``, shared by every pipeline (each build replaces its own partition)."""
 

@@ -7,11 +7,16 @@ PostgreSQL backend streams the rows DuckDB parsed into COPY, so both engines hol
 bytes and the same ``_row_hash``.
 """
 
+import codecs
 import csv
+import hashlib
 import mmap
 import re
+import tempfile
 from collections import Counter, deque
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -29,6 +34,7 @@ LINEAGE_TYPES = {
     "_loaded_at": "timestamp(6)",
     "_run_id": "string",
     "_row_hash": "string",
+    "_batch_id": "int64",
 }
 HEADER_LINES = 1
 _FIELD_SEPARATOR = "\x1f"
@@ -57,12 +63,47 @@ def with_lineage(rows: ir.Table, **columns: ir.Value) -> ir.Table:
     return rows.select(*named, *LINEAGE_TYPES)
 
 
-def source_file(seeds: Path, source: Source) -> Path:
-    """The file a source reads, checked to exist and to carry exactly the expected header."""
-    path = seeds / source.path
-    if not path.is_file():
-        raise InputFileError(f"{path}: file not found (source {source.table} of {source.system})")
-    found = _header(path)
+@dataclass(frozen=True)
+class SourceFile:
+    """One file a source matched, header checked."""
+
+    path: Path
+    name: str
+    """Relative to the seeds folder, with ``/``: what ``_source_file`` and the batch log say."""
+    size: int
+
+
+def source_files(seeds: Path, source: Source) -> list[SourceFile]:
+    """Every file a source reads (its ``path``: a file, a glob or a folder), in name order,
+    each checked to carry exactly the expected header; no matching file is an error."""
+    pattern = seeds / source.path
+    where = f"(source {source.table} of {source.system})"
+    if pattern.is_dir():
+        paths = sorted(path for path in pattern.glob("*.csv") if path.is_file())
+        if not paths:
+            raise InputFileError(f"{pattern}: no *.csv file in this folder {where}")
+    elif _is_glob(source.path):
+        paths = sorted(path for path in seeds.glob(source.path) if path.is_file())
+        if not paths:
+            raise InputFileError(f"{pattern}: no file matches this pattern {where}")
+    elif pattern.is_file():
+        paths = [pattern]
+    else:
+        raise InputFileError(f"{pattern}: file not found {where}")
+    for path in paths:
+        check_header(path, source)
+    return [
+        SourceFile(path, path.relative_to(seeds).as_posix(), path.stat().st_size) for path in paths
+    ]
+
+
+def _is_glob(path: str) -> bool:
+    return any(character in path for character in "*?[")
+
+
+def check_header(path: Path, source: Source) -> None:
+    """Refuse a file whose header is not exactly the source's columns."""
+    found = _header(path, source.encoding)
     duplicates = sorted({name for name in found if found.count(name) > 1})
     if duplicates:
         raise InputFileError(
@@ -82,28 +123,87 @@ def source_file(seeds: Path, source: Source) -> Path:
             f"unexpected: {', '.join(unexpected) or 'none'}"
             + ("; same names in another order" if not missing and not unexpected else "")
         )
-    return path
 
 
-def _header(path: Path) -> list[str]:
-    """The header's column names; an empty file or one that is not UTF-8 is refused."""
+def _is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name == "utf-8"
+
+
+def _header(path: Path, encoding: str) -> list[str]:
+    """The header's column names; an empty file or one not in ``encoding`` is refused."""
     with path.open("rb") as handle:
         first_line = handle.readline()
     if not first_line:
         raise InputFileError(f"{path}: empty file (expected a header line)")
     try:
-        text = first_line.decode("utf-8-sig")
+        text = first_line.decode("utf-8-sig" if _is_utf8(encoding) else encoding)
     except UnicodeDecodeError as error:
-        raise _not_utf8(path, 1, first_line, error) from None
+        raise _not_in_encoding(path, encoding, 1, first_line, error) from None
     return [name.strip() for name in next(csv.reader([text]), [])]
 
 
-def _not_utf8(path: Path, line: int, raw: bytes, error: UnicodeDecodeError) -> InputFileError:
-    column = len(raw[: error.start].decode("utf-8", errors="replace")) + 1
+def _not_in_encoding(
+    path: Path, encoding: str, line: int, raw: bytes, error: UnicodeDecodeError
+) -> InputFileError:
+    """``raw`` is the text of ``line`` from its start; the error points into it."""
+    column = len(raw[: error.start].decode(encoding, errors="replace")) + 1
+    if _is_utf8(encoding):
+        return InputFileError(
+            f"{path}:{line}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {column}); "
+            "re-export the file as UTF-8, or declare its encoding on the source"
+        )
     return InputFileError(
-        f"{path}:{line}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {column}); "
-        "re-export the file as UTF-8"
+        f"{path}:{line}: not valid {encoding} (byte 0x{raw[error.start]:02x} at column "
+        f"{column}); is the source's encoding right?"
     )
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of the file's bytes, read in chunks (bounded memory): a batch's identity."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+@contextmanager
+def utf8_text(path: Path, encoding: str) -> Iterator[Path]:
+    """The file as UTF-8 text: itself when declared UTF-8, else a transcoded temporary copy.
+
+    DuckDB reads only UTF-8 (and Latin-1) without extensions it would have to download, so
+    other encodings are decoded here, a chunk at a time. Line ends are ASCII in every accepted
+    encoding, so the copy has the same lines and errors found in it name the original file.
+    """
+    if _is_utf8(encoding):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="medallion-") as scratch:
+        copy = Path(scratch) / path.name
+        _transcode(path, encoding, copy)
+        try:
+            yield copy
+        except InputFileError as error:
+            raise InputFileError(str(error).replace(str(copy), str(path))) from None
+
+
+def _transcode(path: Path, encoding: str, copy: Path) -> None:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    lines_before = 0
+    with path.open("rb") as original, copy.open("w", encoding="utf-8", newline="") as target:
+        while chunk := original.read(_SCAN_BYTES):
+            try:
+                target.write(decoder.decode(chunk))
+            except UnicodeDecodeError as error:
+                line_start = chunk.rfind(b"\n", 0, error.start) + 1
+                line = lines_before + chunk.count(b"\n", 0, error.start) + 1
+                shifted = UnicodeDecodeError(
+                    error.encoding,
+                    error.object,
+                    error.start - line_start,
+                    error.end - line_start,
+                    error.reason,
+                )
+                raise _not_in_encoding(path, encoding, line, chunk[line_start:], shifted) from None
+            lines_before += chunk.count(b"\n")
+        target.write(decoder.decode(b"", final=True))
 
 
 def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Lineage) -> ir.Table:
@@ -116,7 +216,7 @@ def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Line
     empty_lines = scan_raw_lines(path)
     raw = con.read_csv(
         path,
-        table_name=f"raw_{source.table}",
+        table_name=f"raw_{source.table}_{lineage.batch_id}",
         header=True,
         delim=",",
         quote='"',
@@ -149,13 +249,19 @@ def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Line
         placed = placed.mutate(__skipped=ibis.literal(0, type="int64"))
     return placed.select(
         *source.columns,
-        _source_file=ibis.literal(source.path),
+        _source_file=ibis.literal(lineage.source_file),
         _source_system=ibis.literal(source.system),
         _row_number=(placed["__line"] + placed["__skipped"]).cast("int64"),
         _loaded_at=ibis.literal(lineage.loaded_at, type="timestamp"),
         _run_id=ibis.literal(lineage.run_id),
         _row_hash=placed._row_hash,
+        _batch_id=ibis.literal(lineage.batch_id, type="int64"),
     )
+
+
+def bronze_schema(source: Source) -> ibis.Schema:
+    """The columns of a source's bronze table: its header as text, then the lineage."""
+    return ibis.schema(dict.fromkeys(source.columns, "string") | LINEAGE_TYPES)
 
 
 def _joined_values(rows: ir.Table, source: Source) -> ir.StringValue:

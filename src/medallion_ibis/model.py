@@ -4,6 +4,7 @@ A model is declared beside its business logic with the ``@pipeline.model`` decor
 function, its inputs and its contract are read together, like a dbt model and its YAML.
 """
 
+import codecs
 import inspect
 import sys
 from collections.abc import Callable
@@ -65,6 +66,10 @@ class Lineage:
 
     run_id: str
     loaded_at: datetime
+    source_file: str
+    """The file the row was read from, relative to the seeds folder (``_source_file``)."""
+    batch_id: int
+    """The batch the file was loaded as (``_batch_id``): one per file and content."""
 
 
 AsOf: TypeAlias = date | ir.DateValue
@@ -112,21 +117,52 @@ class RunContext:
 
 @dataclass(frozen=True)
 class Source:
-    """A CSV file the pipeline reads, landed as a text-only bronze table.
+    """CSV files the pipeline reads, landed as one text-only, append-only bronze table.
 
-    ``path`` is relative to the seeds folder; ``columns`` is the exact header the file must
-    carry; ``system`` is recorded in every bronze row's ``_source_system``.
+    ``path`` is relative to the seeds folder and names one file (``shop/orders.csv``), a glob
+    (``shop/orders_*.csv``, ``shop/orders/**/*.csv``) or a folder (every ``*.csv`` directly in
+    it). Every matching file must carry exactly the header ``columns``; no matching file at all
+    stops the build. Each file is loaded once, as a batch identified by the SHA-256 of its
+    bytes: a build appends only files whose content is new, so a daily drop adds a batch and a
+    corrected file (same name, new bytes) adds another. Files new in one build become batches
+    in name order, so name drops to sort by time (``orders_2024-06-30.csv``). When a key is
+    repeated across batches, silver keeps the record of the latest batch (see ``KeyScreen``).
+
+    ``system`` is recorded in every bronze row's ``_source_system``. ``encoding`` is the
+    files' text encoding (``"utf-8"``, ``"latin-1"``, ``"cp1252"``, ...; any encoding in which
+    ASCII is ASCII): bronze holds UTF-8 text whatever it is, and a byte that is not valid in
+    it stops the build naming file and line.
 
     Example::
 
-        ORDERS = Source("bronze_orders", "shop/orders.csv", ("order_id", "amount"), "shop")
+        ORDERS = Source("bronze_orders", "shop/orders_*.csv", ("order_id", "amount"), "shop",
+                        encoding="cp1252")
     """
 
     table: str
     path: str
     columns: tuple[str, ...]
     system: str
+    encoding: str = "utf-8"
     defined_at: Location = field(default_factory=caller_location, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not is_ascii_compatible(self.encoding):
+            raise ValueError(
+                f"source {self.table}: encoding {self.encoding!r} is not a text encoding that "
+                "keeps ASCII as ASCII (utf-8, latin-1, cp1252, ...)"
+            )
+
+
+def is_ascii_compatible(encoding: str) -> bool:
+    """Whether ``encoding`` is known and writes the CSV syntax (commas, quotes, line ends) as
+    ASCII bytes, so files in it can be checked and numbered line by line."""
+    try:
+        codecs.lookup(encoding)
+        syntax = ',"\r\n abcXYZ019'
+        return syntax.encode(encoding) == syntax.encode("ascii")
+    except (LookupError, UnicodeError):
+        return False
 
 
 @dataclass(frozen=True)

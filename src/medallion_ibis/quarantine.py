@@ -24,6 +24,7 @@ QUARANTINE_COLUMNS = (
     "rule",
     "reason",
     "_run_id",
+    "_batch_id",
 )
 Ordering = Callable[[ir.Table], Sequence[ir.Value]]
 Check = tuple[ir.BooleanValue, str, ir.StringValue]
@@ -34,10 +35,11 @@ class KeyScreen:
     """The key rules of one bronze table.
 
     ``required`` columns must hold a value; ``integer`` columns must parse as integers;
-    ``key`` identifies a record. Among records sharing it, the one on the latest line of the
-    file is kept: the export's last word wins. ``latest_first``, when given, ranks records
-    before that (a create date, say), and the line then only breaks its ties, so the choice
-    never depends on the engine.
+    ``key`` identifies a record. Among records sharing it, the one of the latest batch (the
+    file loaded last, see ``Source``) is kept, and within that batch the one on the latest
+    line: the last export's last word wins. ``latest_first``, when given, ranks records
+    within a batch before the line does (a create date, say), and the line then only breaks
+    its ties, so the choice never depends on the engine.
     """
 
     source_table: str
@@ -80,6 +82,7 @@ class KeyScreen:
             group_by=[screened[self._parsed(column)] for column in self.key],
             order_by=[
                 screened["__key_problem"].asc(),
+                screened._batch_id.desc(),
                 *(self.latest_first(screened) if self.latest_first else ()),
                 screened._row_number.desc(),
             ],
@@ -87,6 +90,8 @@ class KeyScreen:
         ranked = screened.mutate(
             __newer_records=ibis.row_number().over(newest),
             __kept_line=screened._row_number.first().over(newest),
+            __kept_batch=screened._batch_id.first().over(newest),
+            __kept_file=screened._source_file.first().over(newest),
         )
         checks = [*self._missing(ranked), *self._unparseable(ranked), self._repeated(ranked)]
         helpers = [name for name in ranked.columns if name.startswith("__")]
@@ -120,7 +125,19 @@ class KeyScreen:
         ]
 
     def _repeated(self, ranked: ir.Table) -> Check:
+        """The kept record's line, and its file and batch when it is in another batch."""
         key_text = ibis.literal(", ").join([ranked[self._text(column)] for column in self.key])
+        elsewhere = ibis.cases(
+            (
+                ranked["__kept_batch"] != ranked._batch_id,
+                " of "
+                + ranked["__kept_file"]
+                + " (batch "
+                + ranked["__kept_batch"].cast("string")
+                + ")",
+            ),
+            else_="",
+        )
         return (
             ranked["__newer_records"] > 0,
             "duplicate_key",
@@ -128,6 +145,7 @@ class KeyScreen:
             + key_text
             + " is repeated; the record on line "
             + ranked["__kept_line"].cast("string")
+            + elsewhere
             + " is kept",
         )
 
@@ -148,4 +166,5 @@ class KeyScreen:
             rule=classified[REJECT_RULE],
             reason=classified[REJECT_REASON],
             _run_id=classified._run_id,
+            _batch_id=classified._batch_id,
         )

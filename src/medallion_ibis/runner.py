@@ -6,14 +6,22 @@ from collections.abc import Callable, Iterator, Mapping, Set
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import cast
 
 import ibis.expr.types as ir
 
 from medallion_ibis import runlog
 from medallion_ibis.backends import Publication, Warehouse, open_warehouse, staged_name
-from medallion_ibis.backends.base import LedgerRows
+from medallion_ibis.backends.base import METADATA_SCHEMA, LedgerRows
+from medallion_ibis.batches import (
+    BATCHES_TABLE,
+    LoggedBatch,
+    SourceBatches,
+    live_batches,
+    log_rows,
+    logged_batches,
+    new_batches,
+)
 from medallion_ibis.config import Settings
 from medallion_ibis.dag import build_order
 from medallion_ibis.errors import (
@@ -24,7 +32,7 @@ from medallion_ibis.errors import (
     ModelFailed,
     SourceShrank,
 )
-from medallion_ibis.ingest import source_file
+from medallion_ibis.ingest import SourceFile, bronze_schema, file_sha256, source_files, utf8_text
 from medallion_ibis.model import Lineage, Model, Pipeline, RunContext, Source
 from medallion_ibis.project import installed_pipelines, select_pipelines
 from medallion_ibis.quality import check_contract
@@ -32,7 +40,8 @@ from medallion_ibis.redact import redact_text
 from medallion_ibis.selection import Node
 
 SHRINK_LIMIT = 2
-"""A source must keep at least 1/SHRINK_LIMIT of the published bronze rows (see
+"""A new version of a file must keep at least 1/SHRINK_LIMIT of its previous version's rows,
+and a full refresh at least 1/SHRINK_LIMIT of the bronze rows it drops (see
 ``Build._refuse_shrunken``)."""
 
 
@@ -119,6 +128,9 @@ class Progress:
     def step_finished(self, index: int, total: int, result: StepResult) -> None:
         """A step ended, successfully or not."""
 
+    def announce(self, message: str) -> None:
+        """Something the user must hear before the build does it (a full refresh's drop)."""
+
 
 def plan(pipelines: list[Pipeline]) -> list[Step]:
     """Every source, then every model in dependency order, pipeline by pipeline."""
@@ -158,6 +170,8 @@ class Build:
             settings.backend, planned=[step.node for step in self.steps]
         )
         self.tables: dict[tuple[str, str], ir.Table] = {}
+        self.files: dict[tuple[str, str], list[SourceFile]] = {}
+        self.batches: dict[tuple[str, str], SourceBatches] = {}
 
     def run(self) -> BuildResult:
         """Execute the plan; raises a ``MedallionError`` after recording what happened."""
@@ -179,22 +193,101 @@ class Build:
         return self.result
 
     def _check_inputs(self) -> None:
-        """Fail before touching the database when a file is missing or its header is wrong."""
+        """Fail before touching the database when a source matches no file or a file's header
+        is wrong."""
         for step in self.steps:
             if isinstance(step.target, Source):
-                source_file(self.settings.seeds, step.target)
+                self.files[step.key] = source_files(self.settings.seeds, step.target)
 
     def _stage_and_publish(self, warehouse: Warehouse) -> None:
         warehouse.prepare()
         with cleanup(warehouse.discard_staging):
             self._read_unselected_inputs(warehouse)
+            self._plan_batches(warehouse)
             for index, step in enumerate(self.steps, start=1):
                 self._run_step(warehouse, index, step)
             self.result.notices = warehouse.publish(
-                [Publication(s.staged, s.schema, s.table, s.partition) for s in self.steps],
-                self._run_log(self._quarantined()),
+                [
+                    Publication(s.staged, s.schema, s.table, s.partition, self._appends(s))
+                    for s in self.steps
+                ],
+                self._run_log(self._quarantined()) + self._ledger(),
             )
             self.result.published = True
+
+    def _appends(self, step: Step) -> bool:
+        """Whether the step's table is published by appending: a source's bronze, unless
+        this build rebuilds it."""
+        plan = self.batches.get(step.key)
+        return plan is not None and not plan.rebuild
+
+    def _ledger(self) -> list[LedgerRows]:
+        """The ``_medallion`` rows published with the tables: the batches this build loaded."""
+        plans = [plan for plan in self.batches.values() if plan.new]
+        if not plans:
+            return []
+        rows = log_rows(plans, self.result.run_id, self.result.started_at)
+        return [LedgerRows(BATCHES_TABLE, rows)]
+
+    def _plan_batches(self, warehouse: Warehouse) -> None:
+        """Decide, for every source, which files are new batches (their SHA-256 is not in
+        bronze yet) before anything is loaded, and announce what a full refresh drops."""
+        log = warehouse.published(METADATA_SCHEMA, BATCHES_TABLE)
+        logged = [] if log is None else log.to_pyarrow().to_pylist()
+        next_id = max((int(row["batch_id"]) for row in logged), default=0) + 1
+        for step in self.steps:
+            if not isinstance(step.target, Source):
+                continue
+            source = step.target
+            live = live_batches(
+                logged_batches(
+                    row
+                    for row in logged
+                    if (row["pipeline"], row["source_table"]) == (step.pipeline.name, source.table)
+                )
+            )
+            published = warehouse.published(step.schema, step.table)
+            rebuild = self.settings.full_refresh or published is None
+            if published is not None and not rebuild:
+                self._check_appendable(step, published, live)
+            files = [(file, file_sha256(file.path)) for file in self.files[step.key]]
+            known = set() if rebuild else {batch.sha256 for batch in live}
+            plan = SourceBatches(
+                step.pipeline.name,
+                source,
+                new_batches(files, known, next_id),
+                [] if rebuild else live,
+                rebuild,
+            )
+            next_id += len(plan.new)
+            if rebuild and published is not None:
+                plan.dropped_rows = int(published.count().execute())
+                self.progress.announce(
+                    f"full refresh: {step.node} is rebuilt from the {len(files)} file(s) present; "
+                    f"its {plan.dropped_rows:,} rows of {len(live)} earlier batch(es) are dropped"
+                )
+            self.batches[step.key] = plan
+
+    def _check_appendable(self, step: Step, published: ir.Table, live: list[LoggedBatch]) -> None:
+        """New batches can be appended only to a bronze table with the source's columns, whose
+        rows the batch log accounts for; anything else needs an explicit full refresh."""
+        assert isinstance(step.target, Source)
+        expected = list(bronze_schema(step.target).names)
+        if list(published.columns) != expected:
+            missing = [name for name in expected if name not in published.columns]
+            extra = [name for name in published.columns if name not in expected]
+            raise ConfigurationError(
+                f"{step.node} has other columns than source {step.table} now lands (missing: "
+                f"{', '.join(missing) or 'none'}; unexpected: {', '.join(extra) or 'none'}), so "
+                "new batches cannot be appended to it; rebuild it from the files present with "
+                "--full-refresh (its current rows are dropped)"
+            )
+        if not live:
+            raise ConfigurationError(
+                f"{step.node} holds rows that {METADATA_SCHEMA}.{BATCHES_TABLE} does not account "
+                "for (it was built before batches were logged?); rebuild it from the files "
+                "present with --full-refresh (its current rows are dropped)"
+            )
 
     def _quarantined(self) -> runlog.QuarantineCounts:
         """Rows per source and rule in each staged quarantine table this run built."""
@@ -285,6 +378,8 @@ class Build:
         try:
             with self._failures_named(step, warehouse):
                 result.rows = self._execute(warehouse, step)
+                plan = self.batches.get(step.key)
+                result.message = "" if plan is None else plan.summary()
         except MedallionError as error:
             result.status, result.message = "error", str(error)
             raise
@@ -299,32 +394,67 @@ class Build:
     def _execute(self, warehouse: Warehouse, step: Step) -> int:
         key = (step.pipeline.name, step.table)
         if isinstance(step.target, Source):
-            path = source_file(self.settings.seeds, step.target)
-            lineage = Lineage(run_id=self.result.run_id, loaded_at=self.result.started_at)
-            rows = warehouse.load_source(step.staged, path, step.target, lineage)
-            self._check_landed(warehouse, step, rows)
-            self._refuse_shrunken(warehouse, step, path, rows)
-        else:
-            inputs = {name: self.tables[(step.pipeline.name, name)] for name in step.target.inputs}
-            expr = step.target.build(inputs, lambda: self._context(step.pipeline))
-            rows = warehouse.materialize(step.staged, expr)
+            return self._land(warehouse, step, step.target)
+        inputs = {name: self.tables[(step.pipeline.name, name)] for name in step.target.inputs}
+        expr = step.target.build(inputs, lambda: self._context(step.pipeline))
+        rows = warehouse.materialize(step.staged, expr)
         self.tables[key] = warehouse.staged(step.staged)
-        if isinstance(step.target, Model) and step.target.contract is not None:
+        if step.target.contract is not None:
             check_contract(step.node, step.target.contract, self.tables[key], rows)
         return rows
 
-    def _refuse_shrunken(self, warehouse: Warehouse, step: Step, path: Path, rows: int) -> None:
-        """A source with fewer than half the rows of the published bronze table is most likely
-        a broken export; publishing it would empty the gold tables users rely on."""
+    def _land(self, warehouse: Warehouse, step: Step, source: Source) -> int:
+        """Stage the source's new batches; silver then reads all of bronze: the published
+        batches and these. Returns the rows of the new batches."""
+        plan = self.batches[step.key]
+        warehouse.stage_empty(step.staged, source)
+        for batch in plan.new:
+            lineage = Lineage(
+                self.result.run_id, self.result.started_at, batch.file.name, batch.batch_id
+            )
+            with utf8_text(batch.file.path, source.encoding) as readable:
+                plan.rows[batch.batch_id] = warehouse.load_source(
+                    step.staged, readable, source, lineage
+                )
+        rows = sum(plan.rows.values())
+        self._check_landed(warehouse, step, rows)
+        self._refuse_shrunken(plan)
+        staged = warehouse.staged(step.staged)
+        published = None if plan.rebuild else warehouse.published(step.schema, step.table)
+        if published is None:
+            self.tables[step.key] = staged
+        else:
+            earlier = published.select(*staged.columns)
+            if earlier.schema() != staged.schema():
+                earlier = earlier.cast(staged.schema())
+            self.tables[step.key] = earlier.union(staged)
+        return rows
+
+    def _refuse_shrunken(self, plan: SourceBatches) -> None:
+        """Bronze only grows, so the guard against a broken export watches the two ways rows
+        can still be lost: a new version of a file with less than half the rows of its
+        previous version (a truncated or empty re-export: its keys would win in silver), and
+        a full refresh that keeps less than half the rows it drops."""
         if self.settings.allow_shrink:
             return
-        published = warehouse.published_rows(step.schema, step.table)
-        if published is not None and rows * SHRINK_LIMIT < published:
+        advice = (
+            "so nothing was published; if the data really shrank, build again with --allow-shrink"
+        )
+        for batch in plan.new:
+            previous = plan.previous_version(batch)
+            rows = plan.rows[batch.batch_id]
+            if previous is not None and rows * SHRINK_LIMIT < previous.rows:
+                raise SourceShrank(
+                    f"{batch.file.path} has {rows:,} rows but its previous version (batch "
+                    f"{previous.batch_id}) had {previous.rows:,}: a file that lost more than "
+                    f"half its rows is probably a broken export, {advice}"
+                )
+        kept = sum(plan.rows.values())
+        if plan.rebuild and kept * SHRINK_LIMIT < plan.dropped_rows:
             raise SourceShrank(
-                f"{path} has {rows:,} rows but the published {step.schema}.{step.table} has "
-                f"{published:,}: a source that lost more than half its rows is probably a "
-                "broken export, so nothing was published; if the data really shrank, build "
-                "again with --allow-shrink"
+                f"the full refresh of bronze.{plan.source.table} would keep {kept:,} rows of "
+                f"the {plan.dropped_rows:,} it drops: files missing or truncated are probably a "
+                f"broken export, {advice}"
             )
 
     def _check_landed(self, warehouse: Warehouse, step: Step, parsed: int) -> None:

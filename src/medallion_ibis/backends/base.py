@@ -20,7 +20,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow
 
-from medallion_ibis.errors import BackendUnavailable, MedallionError
+from medallion_ibis.errors import BackendUnavailable, MedallionError, PublishBlocked
+from medallion_ibis.ingest import bronze_schema
 from medallion_ibis.model import Lineage, Source
 
 STAGING_SCHEMA = "medallion_staging"
@@ -43,6 +44,9 @@ class Publication:
     schema: str
     table: str
     partition: tuple[str, str] | None = None
+    append: bool = False
+    """Add the staged rows to the published ones instead of replacing them: bronze is
+    append-only, so a build publishes only its new batches (created when missing)."""
 
 
 @dataclass(frozen=True)
@@ -85,21 +89,20 @@ class Warehouse(ABC):
     def prepare(self) -> None:
         """Create the layer schemas if needed and start from an empty staging schema."""
 
+    def stage_empty(self, staged: str, source: Source) -> None:
+        """Create the staged bronze table of a source, with no rows yet: ``load_source``
+        appends each new batch to it, and a build with no new file leaves it empty."""
+        self.con.create_table(staged, schema=bronze_schema(source), database=STAGING_SCHEMA)
+
     @abstractmethod
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
-        """Land a CSV file as a staged bronze table; returns the number of rows the parser
-        produced, which the runner checks against the staged table."""
+        """Append one UTF-8 CSV file (one batch) to a staged bronze table; returns the number
+        of rows the parser produced, which the runner checks against the staged table."""
 
     def materialize(self, staged: str, expr: ir.Table) -> int:
         """Create a staged table from an expression; returns its row count."""
         self.con.create_table(staged, expr, database=STAGING_SCHEMA)
         return int(self.staged(staged).count().execute())
-
-    def published_rows(self, schema: str, table: str) -> int | None:
-        """The row count of a published table, None when there is none yet."""
-        if table not in self.con.list_tables(database=schema):
-            return None
-        return int(self.con.table(table, database=schema).count().execute())
 
     def staged(self, staged: str) -> ir.Table:
         """A staged table of this run, as an Ibis table."""
@@ -108,6 +111,8 @@ class Warehouse(ABC):
     def published(self, schema: str, table: str) -> ir.Table | None:
         """A table an earlier build published, or ``None`` when there is none: a build of a
         selection reads its unselected inputs from there."""
+        if schema not in self.con.list_databases():
+            return None
         if table not in self.con.list_tables(database=schema):
             return None
         return self.con.table(table, database=schema)
@@ -150,6 +155,16 @@ def missing_columns(
     """The columns of ``rows`` that a ledger table (with ``existing`` columns) lacks."""
     present = set(existing)
     return [(field.name, field.type) for field in rows.schema if field.name not in present]
+
+
+def refuse_changed_append(table: str, same_columns: bool) -> None:
+    """An append never changes a table's columns: bronze rows of earlier batches would be
+    dropped or misread. The runner asks for ``--full-refresh`` before it gets here."""
+    if not same_columns:
+        raise PublishBlocked(
+            f"{table} has other columns than the rows to "
+            "append; nothing was published (rebuild it with --full-refresh)"
+        )
 
 
 def staged_name(pipeline: str, table: str) -> str:

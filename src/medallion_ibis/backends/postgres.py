@@ -30,7 +30,7 @@ from medallion_ibis.backends.base import (
     lock_busy,
     missing_columns,
 )
-from medallion_ibis.backends.postgres_publish import Staged, put_in_place
+from medallion_ibis.backends.postgres_publish import Staged, append_in_place, put_in_place
 from medallion_ibis.errors import (
     BackendUnavailable,
     MedallionError,
@@ -161,7 +161,6 @@ class PostgresWarehouse(Warehouse):
 
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
         bronze = read_source(self._reader, path, source, lineage)
-        self.con.create_table(staged, schema=bronze.schema(), database=STAGING_SCHEMA)
         with tempfile.TemporaryDirectory(prefix="medallion-") as scratch:
             parsed = Path(scratch) / "bronze.csv"
             try:
@@ -247,6 +246,13 @@ class PostgresWarehouse(Warehouse):
     def _publish_one(self, publication: Publication) -> list[str]:
         staged = sql.Identifier(STAGING_SCHEMA, publication.staged)
         target = sql.Identifier(publication.schema, publication.table)
+        if publication.append:
+            return append_in_place(
+                self._raw,
+                Staged(STAGING_SCHEMA, publication.staged),
+                publication.schema,
+                publication.table,
+            )
         if publication.partition is None:
             return put_in_place(
                 self._raw,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from medallion_ibis.backends.base import refuse_changed_append
 from medallion_ibis.errors import PublishBlocked
 
 CARRIES_ANYTHING = """
@@ -142,6 +143,26 @@ def put_in_place(con: psycopg.Connection, staged: Staged, schema: str, table: st
         _refill(con, staged.identifier, target, schema, table, [name for name, _ in new_columns])
         return []
     return _replace(con, staged, schema, table, old_columns, new_columns)
+
+
+def append_in_place(con: psycopg.Connection, staged: Staged, schema: str, table: str) -> list[str]:
+    """Add the staged rows to ``schema.table`` (bronze's new batches) with one ``INSERT …
+    SELECT``; what users attached to the table is not touched. A table not published yet is
+    moved into place, like any other."""
+    exists = con.execute("SELECT to_regclass(%s)", [_quoted(schema, table)]).fetchone()
+    if exists is None or exists[0] is None:
+        _move(con, staged, schema, table)
+        return []
+    old_columns = con.execute(COLUMNS, _param(schema, table)).fetchall()
+    new_columns = con.execute(COLUMNS, _param(staged.schema, staged.table)).fetchall()
+    refuse_changed_append(f"{schema}.{table}", old_columns == new_columns)
+    column_list = sql.SQL(", ").join(sql.Identifier(name) for name, _ in new_columns)
+    con.execute(
+        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+            sql.Identifier(schema, table), column_list, column_list, staged.identifier
+        )
+    )
+    return []
 
 
 def _move(con: psycopg.Connection, staged: Staged, schema: str, table: str) -> None:

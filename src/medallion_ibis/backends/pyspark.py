@@ -30,6 +30,7 @@ from types import FrameType
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow
 from ibis.backends.pyspark.datatypes import PySparkType
 from py4j.protocol import Py4JError
 from pyspark.errors import AnalysisException
@@ -47,6 +48,7 @@ from medallion_ibis.backends.base import (
     file_lock,
     holder_description,
     lock_busy,
+    refuse_changed_append,
 )
 from medallion_ibis.config import DEFAULT_SPARK_STALL_TIMEOUT, is_uri
 from medallion_ibis.errors import (
@@ -55,7 +57,7 @@ from medallion_ibis.errors import (
     ConfigurationError,
     MedallionError,
 )
-from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
+from medallion_ibis.ingest import CSV_ERRORS, bronze_schema, explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
 
 NEXT_SUFFIX = "__next"
@@ -266,21 +268,31 @@ class SparkWarehouse(Warehouse):
             self.discard_staging()
             self.session.sql(f"CREATE DATABASE `{STAGING_SCHEMA}`")
 
+    def stage_empty(self, staged: str, source: Source) -> None:
+        """An empty Parquet file written by DuckDB, so the staged table has exactly the types
+        the loaded batches will have."""
+        empty = pyarrow.Table.from_pylist([], schema=bronze_schema(source).to_pyarrow())
+        self._save_parsed(staged, ibis.memtable(empty), "overwrite")
+
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
         """DuckDB parses the CSV (the one reader, see ``ingest``) into Parquet; Spark reads
-        the Parquet file in parallel and keeps it as a table. Returns the parsed rows, which
-        the runner compares with the table: executors that cannot see the file read none."""
+        the Parquet file in parallel and appends it to the staged table. Returns the parsed
+        rows, which the runner compares with the table: executors that cannot see the file
+        read none."""
         self._stop_if_interrupted()
         bronze = read_source(self._reader, path, source, lineage)
+        try:
+            return self._save_parsed(staged, bronze, "append")
+        except CSV_ERRORS as error:
+            raise explain_csv_error(path, error) from None
+
+    def _save_parsed(self, staged: str, bronze: ir.Table, mode: str) -> int:
         with tempfile.TemporaryDirectory(prefix="medallion-") as scratch:
             parsed = Path(scratch) / "bronze.parquet"
-            try:
-                self._reader.to_parquet(bronze, parsed)
-            except CSV_ERRORS as error:
-                raise explain_csv_error(path, error) from None
+            self._reader.to_parquet(bronze, parsed)
             parsed_rows = int(self._reader.read_parquet(parsed).count().execute())
             rows = self.session.read.parquet(str(parsed))
-            rows.write.saveAsTable(_name(STAGING_SCHEMA, staged), format="parquet")
+            rows.write.mode(mode).saveAsTable(_name(STAGING_SCHEMA, staged), format="parquet")
         return parsed_rows
 
     def materialize(self, staged: str, expr: ir.Table) -> int:
@@ -335,11 +347,18 @@ class SparkWarehouse(Warehouse):
 
     def _write_next(self, schema: str, table: str, parts: list[Publication]) -> None:
         """The target's next content beside it: the staged rows, plus, for a table shared by
-        pipelines, the published rows of the pipelines this build does not replace."""
+        pipelines, the published rows of the pipelines this build does not replace, and for an
+        append (bronze), every published row. Without a transaction, an append is a copy: the
+        published table stays as it was until the swap."""
         staged = [self.session.table(_name(STAGING_SCHEMA, part.staged)) for part in parts]
         rows = reduce(DataFrame.unionByName, staged)
         partitions = [part.partition for part in parts if part.partition is not None]
-        if partitions and self.session.catalog.tableExists(f"{schema}.{table}"):
+        published_exists = self.session.catalog.tableExists(f"{schema}.{table}")
+        if any(part.append for part in parts) and published_exists:
+            published = self.session.table(_name(schema, table))
+            refuse_changed_append(f"{schema}.{table}", published.columns == rows.columns)
+            rows = published.unionByName(rows)
+        elif partitions and published_exists:
             column = partitions[0][0]
             replaced = [value for _, value in partitions]
             published = self.session.table(_name(schema, table))

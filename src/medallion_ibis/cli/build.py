@@ -75,8 +75,16 @@ from medallion_ibis.selection import select_nodes
     "--allow-shrink",
     is_flag=True,
     default=None,
-    help="Publish even when a source has fewer than half the rows of the published bronze "
-    "table (default: refuse, exit 1).",
+    help="Publish even when a new version of a file has fewer than half the rows of its "
+    "previous version, or --full-refresh keeps fewer than half the bronze rows it drops "
+    "(default: refuse, exit 1).",
+)
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    default=None,
+    help="Rebuild bronze from the files present, dropping the rows of earlier batches "
+    "(default: append only the files whose content is new).",
 )
 @click.option(
     "--connect-timeout",

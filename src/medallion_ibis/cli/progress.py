@@ -41,9 +41,10 @@ class ConsoleProgress(Progress):
             self._live = None
         if result.status == "success":
             rows = f"{result.rows:,} rows" if result.rows is not None else ""
+            detail = f"; {escape(result.message)}" if result.message else ""
             self.console.print(
                 f"{index} of {total} [green]OK[/] {escape(result.node)} {rows} "
-                f"in {result.seconds:.2f}s",
+                f"in {result.seconds:.2f}s{detail}",
                 highlight=False,
             )
         else:
@@ -51,6 +52,9 @@ class ConsoleProgress(Progress):
                 f"{index} of {total} [red]ERROR[/] {escape(result.node)} in {result.seconds:.2f}s",
                 highlight=False,
             )
+
+    def announce(self, message: str) -> None:
+        self.console.print(f"[yellow]Note[/]: {escape(message)}", highlight=False)
 
 
 def print_summary(console: Console, result: BuildResult, where: str) -> None:

@@ -5,17 +5,17 @@ from collections import Counter
 from medallion_ibis.model import Pipeline
 from medallion_ibis.testing._run import Published
 
-LINEAGE = ("_source_file", "_row_number")
+LINEAGE = ("_source_file", "_batch_id", "_row_number")
 
 
 def assert_conserved(published: Published, pipeline: Pipeline) -> None:
     """Every line of every bronze table appears exactly once in silver or in quarantine.
 
     A silver row names its bronze line through its lineage columns (``_source_file``,
-    ``_row_number``, as ``with_lineage`` carries them); a quarantine row through
-    ``source_table`` and ``_row_number``. Silver tables without lineage columns (lookups
-    derived from several rows) are not counted. A line in both places, in neither, or twice
-    fails with the lines concerned.
+    ``_batch_id``, ``_row_number``, as ``with_lineage`` carries them: a batch is one file of
+    one source); a quarantine row the same way, with its ``source_table``. Silver tables
+    without lineage columns (lookups derived from several rows) are not counted. A line in
+    both places, in neither, or twice fails with the lines concerned.
     """
     quarantine = [
         row
@@ -31,11 +31,9 @@ def assert_conserved(published: Published, pipeline: Pipeline) -> None:
         if all(column in row for column in LINEAGE)
     ]
     for source in pipeline.sources:
-        bronze = Counter(row["_row_number"] for row in published[f"bronze.{source.table}"])
-        kept = Counter(row["_row_number"] for row in silver if row["_source_file"] == source.path)
-        held = Counter(
-            row["_row_number"] for row in quarantine if row.get("source_table") == source.table
-        )
+        bronze = Counter(_line(row) for row in published[f"bronze.{source.table}"])
+        kept = Counter(_line(row) for row in silver if _line(row) in bronze)
+        held = Counter(_line(row) for row in quarantine if row.get("source_table") == source.table)
         landed = kept + held
         if landed != bronze:
             lost = sorted((bronze - landed).elements())
@@ -46,3 +44,8 @@ def assert_conserved(published: Published, pipeline: Pipeline) -> None:
                 f"nor quarantine: {lost[:20]}; more than once (or not in bronze): {extra[:20]}; "
                 f"in both: {both[:20]}"
             )
+
+
+def _line(row: dict[str, object]) -> tuple[object, ...]:
+    """A bronze line: its file, its batch and its line number."""
+    return tuple(row[column] for column in LINEAGE)

@@ -4,13 +4,13 @@ import csv
 import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from medallion_ibis.backends import open_warehouse
 from medallion_ibis.config import DEFAULT_PG_URL, BackendName, Settings
 from medallion_ibis.errors import MedallionError
-from medallion_ibis.model import Pipeline
+from medallion_ibis.model import Pipeline, Source
 from medallion_ibis.project import validate_pipelines
 from medallion_ibis.runner import build
 
@@ -24,19 +24,31 @@ def _text(value: object) -> str:
 
 
 def write_sources(pipeline: Pipeline, rows: Mapping[str, Sequence[Row]], seeds: Path) -> None:
-    """One CSV file per source, with its declared header; ``None`` and ``""`` are both an
-    empty field (a CSV file cannot tell them apart). Sources without rows get a header only."""
+    """One CSV file per source, with its declared header, in the source's encoding; ``None``
+    and ``""`` are both an empty field (a CSV file cannot tell them apart). Sources without
+    rows get a header only. A glob or folder source gets one file it matches."""
     unknown = set(rows) - {source.table for source in pipeline.sources}
     if unknown:
         raise ValueError(f"{pipeline.name} has no source table(s) {', '.join(sorted(unknown))}")
     for source in pipeline.sources:
-        path = seeds / source.path
+        path = seeds / one_file_of(source)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="", encoding="utf-8") as handle:
+        with path.open("w", newline="", encoding=source.encoding) as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(source.columns)
             for row in rows.get(source.table, ()):
                 writer.writerow([_text(row.get(column)) for column in source.columns])
+
+
+def one_file_of(source: Source) -> str:
+    """A file name the source reads: its path, or for a folder (a path without a suffix) a
+    file in it, or for a glob the pattern with ``*`` and ``?`` filled in."""
+    if "[" in source.path:
+        raise ValueError(f"{source.table}: write_sources cannot fill in [...] in {source.path}")
+    name = source.path.replace("**/", "").replace("*", "0").replace("?", "0")
+    if name == source.path and not PurePosixPath(name).suffix:
+        return f"{name}/rows.csv"
+    return name
 
 
 def published_tables(settings: Settings, pipeline: Pipeline) -> Published:

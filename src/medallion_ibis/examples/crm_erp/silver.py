@@ -279,8 +279,9 @@ def enriched_from_erp(customers: ir.Table, people: ir.Table, places: ir.Table) -
 def customers(bronze_customers: ir.Table, people: ir.Table, places: ir.Table) -> ir.Table:
     """One row per customer: its latest CRM record, enriched with ERP birthdate and country.
 
-    The CRM record with the latest create date wins (an undated one only when no record is
-    dated; equal dates go to the later line of the file).
+    The CRM record of the latest export wins (batch, see ``Source``); within it, the one with
+    the latest create date (an undated one only when no record is dated; equal dates go to
+    the later line of the file).
     """
     return (
         CUSTOMER_KEYS.accepted(bronze_customers)
@@ -452,9 +453,11 @@ def typed_sales(sales: ir.Table) -> ir.Table:
 
 
 def numbered_lines(sales: ir.Table) -> ir.Table:
-    """``line_number`` numbers an order's lines 1, 2, … in file order: with the order number
-    it identifies a line."""
-    in_file_order = ibis.window(group_by=sales.order_number, order_by=sales._row_number)
+    """``line_number`` numbers an order's lines 1, 2, … in the order they were loaded (batch,
+    then line in its file): with the order number it identifies a line."""
+    in_file_order = ibis.window(
+        group_by=sales.order_number, order_by=[sales._batch_id, sales._row_number]
+    )
     return sales.mutate(line_number=(ibis.row_number().over(in_file_order) + 1).cast("int64"))
 
 
