@@ -173,14 +173,13 @@ class Build:
                 source_file(self.settings.seeds, step.target)
 
     def _stage_and_publish(self, warehouse: Warehouse) -> None:
-        warehouse.prepare()
+        publications = [Publication(s.staged, s.schema, s.table, s.partition) for s in self.steps]
+        warehouse.prepare(publications)
         with cleanup(warehouse.discard_staging):
             self._read_unselected_inputs(warehouse)
             for index, step in enumerate(self.steps, start=1):
                 self._run_step(warehouse, index, step)
-            self.result.notices = warehouse.publish(
-                [Publication(s.staged, s.schema, s.table, s.partition) for s in self.steps]
-            )
+            self.result.notices = warehouse.publish(publications)
             self.result.published = True
 
     def _read_unselected_inputs(self, warehouse: Warehouse) -> None:

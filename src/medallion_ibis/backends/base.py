@@ -58,8 +58,11 @@ class Warehouse(ABC):
         """Hold an exclusive build lock: two concurrent builds would publish a mix."""
 
     @abstractmethod
-    def prepare(self) -> None:
-        """Create the layer schemas if needed and start from an empty staging schema."""
+    def prepare(self, publications: Sequence[Publication] = ()) -> None:
+        """Create the layer schemas if needed and start from an empty staging schema.
+
+        ``publications`` are where this run's staged tables will go: an engine that can only
+        rename a table within its schema stages them there, so publishing copies nothing."""
 
     @abstractmethod
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:

@@ -22,6 +22,7 @@ from medallion_ibis.backends.base import (
     Timeouts,
     Warehouse,
 )
+from medallion_ibis.backends.duckdb import limit_memory
 from medallion_ibis.backends.postgres_publish import Staged, put_in_place
 from medallion_ibis.errors import (
     BackendUnavailable,
@@ -43,12 +44,16 @@ class PostgresWarehouse(Warehouse):
 
     name = "postgres"
 
-    def __init__(self, url: str, timeouts: Timeouts | None = None) -> None:
+    def __init__(
+        self, url: str, timeouts: Timeouts | None = None, memory_limit: int | None = None
+    ) -> None:
         self.url = url
         self.timeouts = timeouts or Timeouts()
         self._raw = self._connect()
         self.con = ibis.postgres.from_connection(self._raw)
         self._reader = ibis.duckdb.connect()
+        self._spill = tempfile.TemporaryDirectory(prefix="medallion-spill-")
+        limit_memory(self._reader.con, memory_limit, Path(self._spill.name))
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         """A connection, or a sentence saying why there is none; a server that accepts the
@@ -105,7 +110,7 @@ class PostgresWarehouse(Warehouse):
         state = error.sqlstate or ""
         return self._raw.closed or self._raw.broken or state.startswith(("08", "57P"))
 
-    def prepare(self) -> None:
+    def prepare(self, publications: Sequence[Publication] = ()) -> None:
         for schema in LAYER_SCHEMAS:
             self._raw.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
@@ -187,4 +192,5 @@ class PostgresWarehouse(Warehouse):
 
     def close(self) -> None:
         self._reader.disconnect()
+        self._spill.cleanup()
         self._raw.close()

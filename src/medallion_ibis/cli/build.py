@@ -90,6 +90,13 @@ from medallion_ibis.selection import select_nodes
     metavar="SECONDS",
     help="Seconds publishing waits on PostgreSQL for readers of a published table (default: 30).",
 )
+@click.option(
+    "--memory-limit",
+    default=None,
+    metavar="AMOUNT",
+    help="Memory DuckDB may use before spilling to disk, e.g. 2GB (default: DuckDB's own, "
+    "80% of RAM).",
+)
 def build_command(
     project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], **flags: object
 ) -> None:
