@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import psycopg
 from psycopg import sql
 
@@ -23,6 +24,7 @@ from medallion_ibis.backends.base import (
     Warehouse,
 )
 from medallion_ibis.backends.duckdb import limit_memory
+from medallion_ibis.backends.postgres_fence import fence_parsing
 from medallion_ibis.backends.postgres_publish import Staged, put_in_place
 from medallion_ibis.errors import (
     BackendUnavailable,
@@ -117,6 +119,17 @@ class PostgresWarehouse(Warehouse):
             )
         self.discard_staging()
         self._raw.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(STAGING_SCHEMA)))
+
+    def materialize(self, staged: str, expr: ir.Table) -> int:
+        """Create the staged table with the expression's column types, then fill it with the
+        query, its text parsing fenced (see ``postgres_fence``); returns the rows inserted."""
+        self.con._run_pre_execute_hooks(expr)  # registers in-memory tables the query reads
+        query = fence_parsing(self.con.compiler.to_sqlglot(expr)).sql(self.con.dialect)
+        self.con.create_table(staged, schema=expr.schema(), database=STAGING_SCHEMA)
+        statement = sql.SQL("INSERT INTO {} ").format(sql.Identifier(STAGING_SCHEMA, staged))
+        with self._raw.cursor() as cursor, self._raw.transaction():
+            cursor.execute(statement.as_string(self._raw) + query)
+            return cursor.rowcount
 
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
         bronze = read_source(self._reader, path, source, lineage)
