@@ -5,8 +5,9 @@ the query above and substitutes every column by its expression, so a column pars
 (``CASE WHEN trim(x) ~ pattern THEN CAST(trim(x) AS …)``) is parsed again wherever a later step
 reads it: in the retail silver sales model up to six times, and inside a window's sort key.
 ``OFFSET 0`` is PostgreSQL's documented fence against that pull-up: the subquery is computed
-once and its columns read as values. Measured on 1M sales rows (EXPLAIN ANALYZE, see README
-"Performance"). The rows are the same; only where the work happens changes.
+once and its columns read as values. Measured on 1M sales rows, filling silver_sales_cleaned
+took 100 s without the fences and 36–41 s with them (a busy 2-core machine, back to back); the
+rows are the same, only where the work happens changes.
 """
 
 import sqlglot.expressions as sge
