@@ -18,7 +18,7 @@ from helpers import build_into, connect, fresh_database, rows
 from retail_fixtures import write_seeds
 
 from medallion_ibis.backends.base import STAGING_SCHEMA, Warehouse
-from medallion_ibis.backends.duckdb import DuckDBWarehouse
+from medallion_ibis.backends.duckdb import STAGED_IN_PLACE, DuckDBWarehouse
 from medallion_ibis.backends.postgres import PostgresWarehouse
 from medallion_ibis.cli import main
 from medallion_ibis.config import BackendName
@@ -119,11 +119,13 @@ def published(
 
 
 def snapshot(target: Target) -> dict[str, Any]:
-    """Every published table, every column (run stamps included), plus the schemas present."""
+    """Every published table, every column (run stamps included), plus the schemas present
+    and the tables in each layer (a table staged in place and left behind would show)."""
     con = target.connect()
     try:
         tables: dict[str, Any] = {f"{s}.{t}": rows(con, s, t) for s, t in TABLES}
         tables["schemas"] = sorted(con.list_databases())
+        tables["names"] = {s: sorted(con.list_tables(database=s)) for s, _ in TABLES}
         return tables
     finally:
         con.disconnect()
@@ -178,6 +180,28 @@ def test_a_failed_build_leaves_the_published_tables_exactly_as_they_were(
         assert "total_revenue" in str(raised.value)
     assert snapshot(target) == before
     assert STAGING_SCHEMA not in before["schemas"]
+
+
+def test_duckdb_drops_tables_a_killed_build_staged_in_place(tmp_path: Path) -> None:
+    seeds = write_seeds(tmp_path / "seeds")
+    path = tmp_path / "warehouse.duckdb"
+    build_into(seeds, pipelines=["retail"], duckdb_path=path)
+    left = DuckDBWarehouse(path)
+    left._raw.execute(f'CREATE TABLE silver."{STAGED_IN_PLACE}retail__x" AS SELECT 1 AS x')
+    left.close()
+
+    build_into(seeds, pipelines=["retail"], duckdb_path=path)
+
+    con = connect(duckdb_path=path)
+    try:
+        names = {s: con.list_tables(database=s) for s in ("bronze", "silver", "gold")}
+    finally:
+        con.disconnect()
+    assert names == {
+        "bronze": sorted(t for s, t in TABLES if s == "bronze"),
+        "silver": sorted(t for s, t in TABLES if s == "silver"),
+        "gold": sorted(t for s, t in TABLES if s == "gold"),
+    }
 
 
 def test_a_build_while_another_holds_the_lock_is_refused(published: Published) -> None:

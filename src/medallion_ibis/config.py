@@ -42,6 +42,15 @@ BACKEND_OF_SETTING = {
 }
 SECONDS_SETTINGS = frozenset({"connect-timeout", "lock-timeout"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MEMORY = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>(?:[KMGT]i?)?B)", re.I)
+MEMORY_UNITS = {
+    "B": 1,
+    **{prefix + "B": 1000 ** (power + 1) for power, prefix in enumerate("KMGT")},
+    **{prefix + "IB": 1024 ** (power + 1) for power, prefix in enumerate("KMGT")},
+}
+"""Units as DuckDB reads them: KB, MB, GB, TB are powers of 1000, KiB … TiB of 1024."""
+MIN_MEMORY_LIMIT = 64 * 1024**2
+"""Below this DuckDB cannot even hold a CSV reader's buffers; a smaller limit is a typo."""
 
 
 class ConfigurationWarning(UserWarning):
@@ -84,6 +93,9 @@ class Settings:
     wait: float = 0.0
     """Seconds a build waits for another build on the same warehouse to finish (0: fail at
     once, naming the build that holds the lock)."""
+    memory_limit: int | None = None
+    """Bytes DuckDB may hold before it spills to disk; None keeps DuckDB's own default (80% of
+    the machine's memory). See README, "Memory"."""
 
 
 def describe_target(settings: Settings) -> str:
@@ -196,6 +208,8 @@ def _convert(key: str, value: Any, kind: Any, name: str) -> Any:
         return _seconds(value, name)
     if key == "spark-stall-timeout":
         return _positive_seconds(value, name)
+    if key == "memory-limit":
+        return parse_memory(value, name)
     if get_origin(kind) is Literal:
         if value not in get_args(kind):
             raise ConfigurationError(
@@ -232,6 +246,21 @@ def _spark_conf(value: Any, name: str) -> dict[str, str]:
             raise ConfigurationError(f"{name} takes key=value, got {pair!r}")
         conf[key.strip()] = setting
     return conf
+
+
+def parse_memory(value: Any, name: str = "--memory-limit") -> int:
+    """An amount of memory written as DuckDB writes it (``2GB``, ``512MiB``), in bytes."""
+    match = _MEMORY.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigurationError(
+            f"{name} must be an amount of memory such as 2GB or 512MiB, got {value!r}"
+        )
+    amount = int(float(match["number"]) * MEMORY_UNITS[match["unit"].upper()])
+    if amount < MIN_MEMORY_LIMIT:
+        raise ConfigurationError(
+            f"{name} must be at least {MIN_MEMORY_LIMIT >> 20}MiB, got {value!r}"
+        )
+    return amount
 
 
 def _positive_seconds(value: Any, name: str) -> float:

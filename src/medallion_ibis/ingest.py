@@ -231,12 +231,15 @@ def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Line
         __line_breaks=values.length() - values.replace("\n", "").length(),
         _row_hash=md5(values),
     )
-    earlier_records = ibis.window(rows=(None, -1))
+    # A running sum up to the current record, minus its own breaks: DuckDB computes that frame
+    # while streaming the file in order, whereas one ending at the record before makes it hold
+    # the whole file in one window partition (measured on 1M sales rows: EXPLAIN ANALYZE).
     # DuckDB sums integers into a 128-bit integer that Parquet can only hold as a double; line
     # breaks fit 32 bits, and narrowing the sum keeps _row_number a plain bigint everywhere.
+    up_to_this_record = ibis.window(rows=(None, 0))
     line_breaks_before = (
-        counted["__line_breaks"].sum().over(earlier_records).cast("int32").fill_null(0)
-    )
+        counted["__line_breaks"].sum().over(up_to_this_record) - counted["__line_breaks"]
+    ).cast("int32")
     # The line the record would start on if the file had no blank line between records
     # (row_number counts from 0).
     placed = counted.mutate(__line=counted["__record"] + line_breaks_before + (HEADER_LINES + 1))

@@ -200,7 +200,8 @@ class Build:
                 self.files[step.key] = source_files(self.settings.seeds, step.target)
 
     def _stage_and_publish(self, warehouse: Warehouse) -> None:
-        warehouse.prepare()
+        publications = [Publication(s.staged, s.schema, s.table, s.partition) for s in self.steps]
+        warehouse.prepare(publications)
         with cleanup(warehouse.discard_staging):
             self._read_unselected_inputs(warehouse)
             self._plan_batches(warehouse)

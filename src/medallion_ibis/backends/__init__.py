@@ -10,12 +10,14 @@ def open_warehouse(settings: Settings) -> Warehouse:
     if settings.backend == "duckdb":
         from medallion_ibis.backends.duckdb import DuckDBWarehouse
 
-        return DuckDBWarehouse(settings.duckdb_path, settings.wait)
+        return DuckDBWarehouse(settings.duckdb_path, settings.wait, settings.memory_limit)
     if settings.backend == "postgres":
         from medallion_ibis.backends.postgres import PostgresWarehouse
 
         return PostgresWarehouse(
-            settings.pg_url, Timeouts(settings.connect_timeout, settings.lock_timeout)
+            settings.pg_url,
+            Timeouts(settings.connect_timeout, settings.lock_timeout),
+            settings.memory_limit,
         )
     try:
         from medallion_ibis.backends.pyspark import SparkWarehouse

@@ -86,8 +86,11 @@ class Warehouse(ABC):
         sentence naming the holder."""
 
     @abstractmethod
-    def prepare(self) -> None:
-        """Create the layer schemas if needed and start from an empty staging schema."""
+    def prepare(self, publications: Sequence[Publication] = ()) -> None:
+        """Create the layer schemas if needed and start from an empty staging schema.
+
+        ``publications`` are where this run's staged tables will go: an engine that can only
+        rename a table within its schema stages them there, so publishing copies nothing."""
 
     def stage_empty(self, staged: str, source: Source) -> None:
         """Create the staged bronze table of a source, with no rows yet: ``load_source``

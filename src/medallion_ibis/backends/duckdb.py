@@ -1,4 +1,10 @@
-"""DuckDB: the embedded default, one file on disk, for development and tests."""
+"""DuckDB: the embedded default, one file on disk, for development and tests.
+
+A table published whole is staged in the schema it is published to, under a private name, so
+publishing renames it into place instead of copying its rows (DuckDB cannot move a table to
+another schema). Measured on 1M sales rows: copying every table at publish took 8–10 s of a
+33 s build, renaming takes milliseconds.
+"""
 
 import re
 import time
@@ -8,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import ibis
+import ibis.expr.types as ir
 
 from medallion_ibis.backends.base import (
     LAYER_SCHEMAS,
@@ -51,6 +58,35 @@ def _lock_holder(error: duckdb.IOException, build: str) -> str | None:
     return f"another program ({program} pid {pid})"
 
 
+STAGED_IN_PLACE = "__medallion_staged__"
+"""Prefix of a table staged inside the schema it will be published to."""
+
+CARRIES_ANYTHING = """
+SELECT EXISTS (SELECT 1 FROM duckdb_tables()
+               WHERE schema_name = $schema AND table_name = $table AND comment IS NOT NULL)
+    OR EXISTS (SELECT 1 FROM duckdb_columns()
+               WHERE schema_name = $schema AND table_name = $table
+                 AND (comment IS NOT NULL OR column_default IS NOT NULL))
+    OR EXISTS (SELECT 1 FROM duckdb_indexes()
+               WHERE schema_name = $schema AND table_name = $table)
+    OR EXISTS (SELECT 1 FROM duckdb_constraints()
+               WHERE schema_name = $schema
+                 AND (table_name = $table OR referenced_table = $table))
+"""
+"""True when users attached something a rename would lose: a comment, a column default, an
+index or a constraint (a foreign key pointing at the table needs a key on it, so it counts
+too). Views are bound by name and survive either way."""
+
+
+def limit_memory(con: duckdb.DuckDBPyConnection, limit: int | None, spill: Path | None) -> None:
+    """Cap what DuckDB holds in memory at ``limit`` bytes, spilling to ``spill`` past it (a
+    database file spills beside itself, to ``<file>.tmp``, without being told)."""
+    if limit is not None:
+        con.execute(f"SET memory_limit = '{limit}B'")
+    if spill is not None:
+        con.execute(f"SET temp_directory = {_literal(str(spill))}")
+
+
 class DuckDBWarehouse(Warehouse):
     """A DuckDB database file; DuckDB reads the CSV files itself, in parallel.
 
@@ -60,11 +96,16 @@ class DuckDBWarehouse(Warehouse):
 
     name = "duckdb"
 
-    def __init__(self, path: Path, wait_seconds: float = 0.0) -> None:
+    def __init__(
+        self, path: Path, wait_seconds: float = 0.0, memory_limit: int | None = None
+    ) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.con = self._connect(wait_seconds)
         self._raw: duckdb.DuckDBPyConnection = self.con.con
+        limit_memory(self._raw, memory_limit, None)
+        self._in_place: dict[str, str] = {}
+        """Staged name → the schema it is staged (and will be published) in."""
 
     @property
     def _lock_path(self) -> Path:
@@ -90,11 +131,32 @@ class DuckDBWarehouse(Warehouse):
     def lock(self, wait_seconds: float = 0.0) -> AbstractContextManager[None]:
         return file_lock(self._lock_path, wait_seconds)
 
-    def prepare(self) -> None:
+    def prepare(self, publications: Sequence[Publication] = ()) -> None:
         for schema in LAYER_SCHEMAS:
             self._raw.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(schema)}")
         self.discard_staging()
         self._raw.execute(f"CREATE SCHEMA {_quoted(STAGING_SCHEMA)}")
+        self._in_place = {
+            publication.staged: publication.schema
+            for publication in publications
+            if publication.partition is None
+        }
+
+    def _place(self, staged: str) -> tuple[str, str]:
+        """Schema and name of a staged table."""
+        schema = self._in_place.get(staged)
+        if schema is None:
+            return STAGING_SCHEMA, staged
+        return schema, STAGED_IN_PLACE + staged
+
+    def materialize(self, staged: str, expr: ir.Table) -> int:
+        schema, table = self._place(staged)
+        self.con.create_table(table, expr, database=schema)
+        return int(self.staged(staged).count().execute())
+
+    def staged(self, staged: str) -> ir.Table:
+        schema, table = self._place(staged)
+        return self.con.table(table, database=schema)
 
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
         try:
@@ -122,16 +184,24 @@ class DuckDBWarehouse(Warehouse):
         return notices
 
     def _publish_one(self, publication: Publication) -> list[str]:
-        """Refill the published table in place, so its comments, indexes and constraints stay
-        (``CREATE OR REPLACE`` would drop them); views survive either way, being bound by name.
-        Both copy the rows (measured on 1M rows: replace 1.8–1.9 s, refill 1.9–2.2 s), so the
-        refill costs little. Only a table whose columns changed is replaced, with its comments
-        re-applied. An append (bronze) only inserts: the runner has checked its columns."""
-        staged = _quoted(STAGING_SCHEMA, publication.staged)
-        target = _quoted(publication.schema, publication.table)
+        """Rename a table staged in place over the published one when users attached nothing
+        to it; otherwise refill the published table in place, so its comments, indexes and
+        constraints stay (``CREATE OR REPLACE`` would drop them). Views survive either way,
+        being bound by name. Only a table that carries something and whose columns changed is
+        replaced, with its comments re-applied. An append (bronze) only inserts: the runner has
+        checked its columns."""
+        schema, table = publication.schema, publication.table
+        staged_schema, staged_table = self._place(publication.staged)
+        staged = _quoted(staged_schema, staged_table)
+        target = _quoted(schema, table)
+        renamable = staged_schema == schema and not publication.append
+        if renamable and not (self._exists(schema, table) and self._carries_anything(schema, table)):
+            self._raw.execute(f"DROP TABLE IF EXISTS {target}")
+            self._raw.execute(f"ALTER TABLE {staged} RENAME TO {_quoted(table)}")
+            return []
         self._raw.execute(f"CREATE TABLE IF NOT EXISTS {target} AS FROM {staged} LIMIT 0")
-        old_columns = self._columns(publication.schema, publication.table)
-        new_columns = self._columns(STAGING_SCHEMA, publication.staged)
+        old_columns = self._columns(schema, table)
+        new_columns = self._columns(staged_schema, staged_table)
         if publication.partition is not None:
             column, value = publication.partition
             self._raw.execute(f"DELETE FROM {target} WHERE {_quoted(column)} = ?", [value])
@@ -163,6 +233,18 @@ class DuckDBWarehouse(Warehouse):
         finally:
             self._raw.unregister(view)
 
+    def _exists(self, schema: str, table: str) -> bool:
+        return bool(
+            self._raw.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                [schema, table],
+            ).fetchall()[0][0]
+        )
+
+    def _carries_anything(self, schema: str, table: str) -> bool:
+        row = self._raw.execute(CARRIES_ANYTHING, {"schema": schema, "table": table}).fetchone()
+        return bool(row and row[0])
+
     def _columns(self, schema: str, table: str) -> list[tuple[str, str]]:
         return [
             (str(name), str(kind))
@@ -188,10 +270,17 @@ class DuckDBWarehouse(Warehouse):
             "WHERE schema_name = ? AND table_name = ? AND comment IS NOT NULL",
             [schema, table, schema, table],
         ).fetchall()
-        self._raw.execute(
-            f"CREATE OR REPLACE TABLE {target} AS "
-            f"SELECT * FROM {_quoted(STAGING_SCHEMA, publication.staged)}"
-        )
+        staged_schema, staged_table = self._place(publication.staged)
+        if staged_schema == schema:
+            self._raw.execute(f"DROP TABLE {target}")
+            self._raw.execute(
+                f"ALTER TABLE {_quoted(schema, staged_table)} RENAME TO {_quoted(table)}"
+            )
+        else:
+            self._raw.execute(
+                f"CREATE OR REPLACE TABLE {target} AS "
+                f"SELECT * FROM {_quoted(staged_schema, staged_table)}"
+            )
         kept = {name for name, _ in new_columns}
         for column, text in comments:
             if column is None:
@@ -210,4 +299,13 @@ class DuckDBWarehouse(Warehouse):
         ]
 
     def discard_staging(self) -> None:
+        """Drop the staging schema and every table staged in place, this run's or one a
+        killed build left behind."""
         self._raw.execute(f"DROP SCHEMA IF EXISTS {_quoted(STAGING_SCHEMA)} CASCADE")
+        leftovers = self._raw.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND starts_with(table_name, ?)",
+            [STAGED_IN_PLACE],
+        ).fetchall()
+        for schema, table in leftovers:
+            self._raw.execute(f"DROP TABLE {_quoted(schema, table)}")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import psycopg
 import pyarrow
 from ibis.backends.sql.datatypes import PostgresType
@@ -30,6 +31,8 @@ from medallion_ibis.backends.base import (
     lock_busy,
     missing_columns,
 )
+from medallion_ibis.backends.duckdb import limit_memory
+from medallion_ibis.backends.postgres_fence import fence_parsing
 from medallion_ibis.backends.postgres_publish import Staged, append_in_place, put_in_place
 from medallion_ibis.errors import (
     BackendUnavailable,
@@ -62,12 +65,16 @@ class PostgresWarehouse(Warehouse):
 
     name = "postgres"
 
-    def __init__(self, url: str, timeouts: Timeouts | None = None) -> None:
+    def __init__(
+        self, url: str, timeouts: Timeouts | None = None, memory_limit: int | None = None
+    ) -> None:
         self.url = url
         self.timeouts = timeouts or Timeouts()
         self._raw = self._connect()
         self.con = ibis.postgres.from_connection(self._raw)
         self._reader = ibis.duckdb.connect()
+        self._spill = tempfile.TemporaryDirectory(prefix="medallion-spill-")
+        limit_memory(self._reader.con, memory_limit, Path(self._spill.name))
 
     def _connect(self, application_name: str | None = None) -> psycopg.Connection[tuple[Any, ...]]:
         """A connection, or a sentence saying why there is none; a server that accepts the
@@ -151,13 +158,24 @@ class PostgresWarehouse(Warehouse):
         state = error.sqlstate or ""
         return self._raw.closed or self._raw.broken or state.startswith(("08", "57P"))
 
-    def prepare(self) -> None:
+    def prepare(self, publications: Sequence[Publication] = ()) -> None:
         for schema in LAYER_SCHEMAS:
             self._raw.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
             )
         self.discard_staging()
         self._raw.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(STAGING_SCHEMA)))
+
+    def materialize(self, staged: str, expr: ir.Table) -> int:
+        """Create the staged table with the expression's column types, then fill it with the
+        query, its text parsing fenced (see ``postgres_fence``); returns the rows inserted."""
+        self.con._run_pre_execute_hooks(expr)  # registers in-memory tables the query reads
+        query = fence_parsing(self.con.compiler.to_sqlglot(expr)).sql(self.con.dialect)
+        self.con.create_table(staged, schema=expr.schema(), database=STAGING_SCHEMA)
+        statement = sql.SQL("INSERT INTO {} ").format(sql.Identifier(STAGING_SCHEMA, staged))
+        with self._raw.cursor() as cursor, self._raw.transaction():
+            cursor.execute(statement.as_string(self._raw) + query)
+            return cursor.rowcount
 
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
         bronze = read_source(self._reader, path, source, lineage)
@@ -276,6 +294,7 @@ class PostgresWarehouse(Warehouse):
 
     def close(self) -> None:
         self._reader.disconnect()
+        self._spill.cleanup()
         self._raw.close()
 
 

@@ -261,7 +261,7 @@ class SparkWarehouse(Warehouse):
             )
         return None
 
-    def prepare(self) -> None:
+    def prepare(self, publications: Sequence[Publication] = ()) -> None:
         with self.explained():
             for schema in LAYER_SCHEMAS:
                 self.session.sql(f"CREATE DATABASE IF NOT EXISTS `{schema}`")

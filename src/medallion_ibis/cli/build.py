@@ -105,6 +105,13 @@ from medallion_ibis.selection import select_nodes
     help="Seconds to wait for another build of the same warehouse to finish (default: 0, "
     "fail at once naming the build that holds the lock).",
 )
+@click.option(
+    "--memory-limit",
+    default=None,
+    metavar="AMOUNT",
+    help="Memory DuckDB may use before spilling to disk, e.g. 2GB (default: DuckDB's own, "
+    "80% of RAM).",
+)
 def build_command(
     project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], **flags: object
 ) -> None:
