@@ -194,8 +194,8 @@ class DuckDBWarehouse(Warehouse):
         staged_schema, staged_table = self._place(publication.staged)
         staged = _quoted(staged_schema, staged_table)
         target = _quoted(schema, table)
-        renamable = staged_schema == schema and not publication.append
-        if renamable and not (self._exists(schema, table) and self._carries_anything(schema, table)):
+        carries = self._exists(schema, table) and self._carries_anything(schema, table)
+        if staged_schema == schema and not publication.append and not carries:
             self._raw.execute(f"DROP TABLE IF EXISTS {target}")
             self._raw.execute(f"ALTER TABLE {staged} RENAME TO {_quoted(table)}")
             return []
