@@ -14,11 +14,13 @@ import pytest
 from helpers import connect, fresh_database, rows
 from retail_fixtures import write_seeds
 
-from medallion_ibis.backends.base import METADATA_SCHEMA
+from medallion_ibis.backends.base import METADATA_SCHEMA, Warehouse
+from medallion_ibis.backends.duckdb import DuckDBWarehouse
 from medallion_ibis.config import BackendName, Settings
 from medallion_ibis.contracts import QUARANTINE_RULES
-from medallion_ibis.errors import SourceShrank
+from medallion_ibis.errors import ConfigurationError, SourceShrank
 from medallion_ibis.runner import Build, BuildResult, Progress, build
+from medallion_ibis.selection import Node
 
 SALES = "retail/raw_sales.csv"
 BAD_SALES = (
@@ -144,3 +146,32 @@ def test_the_failed_run_left_published_tables_alone(logged: Logged) -> None:
     assert not logged.failed.published
     assert rows(logged.con, "gold", "gold_daily_sales_summary") == logged.gold_before
     assert [q for q in records(logged.con, "quality") if q["run_id"] == logged.failed.run_id] == []
+
+
+def unpublished_selection(tmp_path: Path) -> Build:
+    """A build of one gold table whose inputs were never published: it stops right after
+    preparing the warehouse, inside the run."""
+    settings = settings_for("duckdb", write_seeds(tmp_path / "seeds"), tmp_path, "")
+    return Build(settings, Progress(), selection={Node("retail", "gold_product_performance")})
+
+
+def test_a_run_stopped_inside_the_warehouse_is_logged(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="never been published") as stopped:
+        unpublished_selection(tmp_path).run()
+    con = connect(duckdb_path=tmp_path / "warehouse.duckdb")
+    try:
+        [run] = records(con, "runs")
+    finally:
+        con.disconnect()
+    assert (run["status"], run["message"]) == ("error", str(stopped.value))
+
+
+def test_a_failing_log_never_hides_the_error_that_stopped_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Warehouse, ledger: object) -> None:
+        raise RuntimeError("the run log is broken")
+
+    monkeypatch.setattr(DuckDBWarehouse, "append_ledger", broken)
+    with pytest.raises(ConfigurationError, match="never been published"):
+        unpublished_selection(tmp_path).run()
