@@ -9,7 +9,7 @@ it recorded after each build.
 import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,7 +40,7 @@ from medallion_ibis import (
     table,
     with_lineage,
 )
-from medallion_ibis.config import BackendName, Settings, resolve_settings
+from medallion_ibis.config import Settings, resolve_settings
 from medallion_ibis.errors import ConfigurationError, InputFileError, SourceShrank
 from medallion_ibis.runner import BuildResult, Progress, build
 
@@ -135,11 +135,14 @@ class Snapshot:
     loaded: dict[str, int] = field(default_factory=dict)
 
 
-def run_build(settings: Settings, con_of: Callable[[], ibis.BaseBackend]) -> Snapshot:
+Reader = Callable[[], AbstractContextManager[ibis.BaseBackend]]
+"""Opens a connection to the warehouse the builds publish to, for reading it back."""
+
+
+def run_build(settings: Settings, reader: Reader) -> Snapshot:
     progress = Announcements()
     result = build(settings, progress, {PIPELINE.name: PIPELINE})
-    con = con_of()
-    try:
+    with reader() as con:
         log = con.table("batches", database="_medallion").order_by("batch_id")
         return Snapshot(
             result=result,
@@ -152,6 +155,39 @@ def run_build(settings: Settings, con_of: Callable[[], ibis.BaseBackend]) -> Sna
             quarantine=con.table("quarantine", database="silver").to_pyarrow().to_pylist(),
             loaded={step.node: step.rows or 0 for step in result.steps if step.rows is not None},
         )
+
+
+def run_history(settings: Settings, reader: Reader) -> list[Snapshot]:
+    """Four builds into the warehouse of ``settings``: two days of orders and a cp1252
+    customer file; the same files again; the first day's file corrected; a full refresh."""
+    seeds = settings.seeds
+    (seeds / "shop" / "customers").mkdir(parents=True)
+    (seeds / DAY_ONE_FILE).write_text(DAY_ONE)
+    (seeds / DAY_TWO_FILE).write_text(DAY_TWO)
+    (seeds / CUSTOMER_FILE).write_bytes(CUSTOMER_TEXT.encode("cp1252"))
+    snapshots = [run_build(settings, reader), run_build(settings, reader)]
+    (seeds / DAY_ONE_FILE).write_text(DAY_ONE_CORRECTED)
+    snapshots.append(run_build(settings, reader))
+    snapshots.append(run_build(dataclasses.replace(settings, full_refresh=True), reader))
+    return snapshots
+
+
+def history_settings(root: Path, **changes: Any) -> Settings:
+    return Settings(
+        pipelines=(PIPELINE.name,),
+        seeds=root / "seeds",
+        as_of=date(2024, 6, 30),
+        duckdb_path=root / "warehouse.duckdb",
+        target_dir=root / "target",
+        **changes,
+    )
+
+
+@contextmanager
+def duckdb_reader(path: Path) -> Iterator[ibis.BaseBackend]:
+    con = connect(duckdb_path=path)
+    try:
+        yield con
     finally:
         con.disconnect()
 
@@ -160,46 +196,28 @@ def run_build(settings: Settings, con_of: Callable[[], ibis.BaseBackend]) -> Sna
 def history(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[Snapshot]]:
-    """Four builds: two days of orders and a cp1252 customer file; the same files again; the
-    first day's file corrected; a full refresh."""
+    """The scenario of ``run_history`` on each engine (Spark: tests/test_pyspark.py)."""
     root = tmp_path_factory.mktemp("history")
-    seeds = root / "seeds"
-    (seeds / "shop" / "customers").mkdir(parents=True)
-    (seeds / DAY_ONE_FILE).write_text(DAY_ONE)
-    (seeds / DAY_TWO_FILE).write_text(DAY_TWO)
-    (seeds / CUSTOMER_FILE).write_bytes(CUSTOMER_TEXT.encode("cp1252"))
-    backend: BackendName = request.param
-    with _warehouse(request, backend, root) as (settings, con_of):
-        snapshots = [run_build(settings, con_of), run_build(settings, con_of)]
-        (seeds / DAY_ONE_FILE).write_text(DAY_ONE_CORRECTED)
-        snapshots.append(run_build(settings, con_of))
-        snapshots.append(run_build(dataclasses.replace(settings, full_refresh=True), con_of))
-        yield snapshots
+    if request.param == "duckdb":
+        settings = history_settings(root)
+        yield run_history(settings, lambda: duckdb_reader(settings.duckdb_path))
+        return
+    with fresh_database(request.getfixturevalue("pg_server_url")) as url:
+
+        @contextmanager
+        def postgres_reader() -> Iterator[ibis.BaseBackend]:
+            con = connect(pg_url=url)
+            try:
+                yield con
+            finally:
+                con.disconnect()
+
+        yield run_history(history_settings(root, backend="postgres", pg_url=url), postgres_reader)
 
 
 @pytest.fixture
 def corrected(history: list[Snapshot]) -> Snapshot:
     return history[2]
-
-
-@contextmanager
-def _warehouse(
-    request: pytest.FixtureRequest, backend: BackendName, root: Path
-) -> Iterator[tuple[Settings, Callable[[], ibis.BaseBackend]]]:
-    """Settings for a scratch warehouse of the engine, and a way to connect to it."""
-    settings = Settings(
-        backend=backend,
-        pipelines=(PIPELINE.name,),
-        seeds=root / "seeds",
-        as_of=date(2024, 6, 30),
-        duckdb_path=root / "warehouse.duckdb",
-        target_dir=root / "target",
-    )
-    if backend == "duckdb":
-        yield settings, lambda: connect(duckdb_path=settings.duckdb_path)
-        return
-    with fresh_database(request.getfixturevalue("pg_server_url")) as url:
-        yield dataclasses.replace(settings, pg_url=url), lambda: connect(pg_url=url)
 
 
 def test_a_glob_source_loads_every_matching_file_as_one_batch_each(
@@ -329,17 +347,6 @@ def test_a_cp1252_file_lands_as_utf8_text(history: list[Snapshot]) -> None:
 # --- failures, each on a small DuckDB build of its own ----------------------------------------
 
 
-def scratch_settings(tmp_path: Path, **changes: Any) -> Settings:
-    return Settings(
-        pipelines=(PIPELINE.name,),
-        seeds=tmp_path / "seeds",
-        as_of=date(2024, 6, 30),
-        duckdb_path=tmp_path / "warehouse.duckdb",
-        target_dir=tmp_path / "target",
-        **changes,
-    )
-
-
 def write_files(tmp_path: Path, files: dict[str, bytes]) -> None:
     for name, data in files.items():
         path = tmp_path / "seeds" / name
@@ -350,7 +357,7 @@ def write_files(tmp_path: Path, files: dict[str, bytes]) -> None:
 def test_no_matching_file_is_one_sentence_and_exit_code_2(tmp_path: Path) -> None:
     write_files(tmp_path, {CUSTOMER_FILE: CUSTOMER_TEXT.encode("cp1252")})
     with pytest.raises(InputFileError) as raised:
-        build(scratch_settings(tmp_path), pipelines={PIPELINE.name: PIPELINE})
+        build(history_settings(tmp_path), pipelines={PIPELINE.name: PIPELINE})
     assert raised.value.exit_code == 2
     assert str(raised.value) == (
         f"{tmp_path / 'seeds' / 'shop' / 'orders_*.csv'}: no file matches this pattern "
@@ -362,7 +369,7 @@ def test_an_empty_folder_source_is_refused(tmp_path: Path) -> None:
     write_files(tmp_path, {DAY_ONE_FILE: DAY_ONE.encode()})
     (tmp_path / "seeds" / "shop" / "customers").mkdir()
     with pytest.raises(InputFileError, match=r"customers: no \*\.csv file in this folder"):
-        build(scratch_settings(tmp_path), pipelines={PIPELINE.name: PIPELINE})
+        build(history_settings(tmp_path), pipelines={PIPELINE.name: PIPELINE})
 
 
 def test_every_matched_file_is_header_checked_before_anything_is_loaded(tmp_path: Path) -> None:
@@ -374,7 +381,7 @@ def test_every_matched_file_is_header_checked_before_anything_is_loaded(tmp_path
             CUSTOMER_FILE: CUSTOMER_TEXT.encode("cp1252"),
         },
     )
-    settings = scratch_settings(tmp_path)
+    settings = history_settings(tmp_path)
     with pytest.raises(InputFileError, match=r"orders_2024-06-02\.csv:1: header does not match"):
         build(settings, pipelines={PIPELINE.name: PIPELINE})
     assert not settings.duckdb_path.exists()
@@ -390,7 +397,7 @@ def test_a_byte_not_valid_in_the_declared_encoding_names_file_and_line(tmp_path:
         },
     )
     with pytest.raises(InputFileError) as raised:
-        build(scratch_settings(tmp_path), pipelines={PIPELINE.name: PIPELINE})
+        build(history_settings(tmp_path), pipelines={PIPELINE.name: PIPELINE})
     assert str(raised.value) == (
         f"{tmp_path / 'seeds' / CUSTOMER_FILE}:3: not valid cp1252 (byte 0x81 at column 8); "
         "is the source's encoding right?"
@@ -404,7 +411,7 @@ def test_latin1_files_land_as_utf8_text(tmp_path: Path) -> None:
         tmp_path,
         {DAY_ONE_FILE: DAY_ONE.encode(), CUSTOMER_FILE: "name,city\nJosé,Sète\n".encode("latin-1")},
     )
-    settings = scratch_settings(tmp_path)
+    settings = history_settings(tmp_path)
     assert build(settings, pipelines={pipeline.name: pipeline}).published
     con = connect(duckdb_path=settings.duckdb_path)
     try:
@@ -430,7 +437,7 @@ def test_a_full_refresh_that_would_drop_most_rows_needs_allow_shrink(tmp_path: P
             CUSTOMER_FILE: CUSTOMER_TEXT.encode("cp1252"),
         },
     )
-    settings = scratch_settings(tmp_path)
+    settings = history_settings(tmp_path)
     pipelines = {PIPELINE.name: PIPELINE}
     build(settings, pipelines=pipelines)
     (tmp_path / "seeds" / DAY_ONE_FILE).unlink()  # 2 of 5 order rows remain
@@ -456,7 +463,7 @@ def test_a_bronze_table_without_batches_asks_for_a_full_refresh(tmp_path: Path) 
     write_files(
         tmp_path, {DAY_ONE_FILE: DAY_ONE.encode(), CUSTOMER_FILE: CUSTOMER_TEXT.encode("cp1252")}
     )
-    settings = scratch_settings(tmp_path)
+    settings = history_settings(tmp_path)
     con = ibis.duckdb.connect(str(settings.duckdb_path))
     con.raw_sql("CREATE SCHEMA bronze")
     con.raw_sql("CREATE TABLE bronze.bronze_orders (order_id VARCHAR, _row_number BIGINT)")
