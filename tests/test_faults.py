@@ -24,6 +24,7 @@ import pytest
 from helpers import fresh_database
 from retail_fixtures import write_seeds
 
+from medallion_ibis.backends.duckdb import STAGED_IN_PLACE
 from medallion_ibis.config import BackendName, Settings
 from medallion_ibis.runner import build
 
@@ -231,7 +232,13 @@ def test_a_killed_build_leaves_everything_as_the_last_success_left_it(
 ) -> None:
     code, checksums = scenario.killed[point]
     assert code == -signal.SIGKILL, f"the build was not killed at {point}"
-    assert checksums == scenario.baseline
+    assert published(checksums) == scenario.baseline
+
+
+def published(checksums: Checksums) -> Checksums:
+    """Without the tables a killed DuckDB build staged inside the layer schemas (it publishes
+    by renaming them into place): private names, dropped by the next build."""
+    return {name: digest for name, digest in checksums.items() if STAGED_IN_PLACE not in name}
 
 
 def test_the_next_build_succeeds_without_cleanup(scenario: Scenario) -> None:
@@ -241,6 +248,7 @@ def test_the_next_build_succeeds_without_cleanup(scenario: Scenario) -> None:
         name for name, digest in scenario.after.items() if scenario.baseline.get(name) != digest
     }
     assert {"bronze.bronze_sales", "gold.gold_product_performance", "_medallion.runs"} <= changed
+    assert published(scenario.after) == scenario.after, "the next build drops staged leftovers"
     runs = scenario.warehouse.query(
         "SELECT status, count(*) FROM _medallion.runs GROUP BY status ORDER BY status"
     )

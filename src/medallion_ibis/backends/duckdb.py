@@ -32,7 +32,7 @@ from medallion_ibis.backends.base import (
     refuse_changed_append,
 )
 from medallion_ibis.errors import BackendUnavailable
-from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
+from medallion_ibis.ingest import CSV_ERRORS, bronze_schema, explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
 
 
@@ -158,10 +158,15 @@ class DuckDBWarehouse(Warehouse):
         schema, table = self._place(staged)
         return self.con.table(table, database=schema)
 
+    def stage_empty(self, staged: str, source: Source) -> None:
+        schema, table = self._place(staged)
+        self.con.create_table(table, schema=bronze_schema(source), database=schema)
+
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
+        schema, table = self._place(staged)
         try:
             rows = read_source(self.con, path, source, lineage)
-            self.con.insert(staged, rows, database=STAGING_SCHEMA)
+            self.con.insert(table, rows, database=schema)
         except CSV_ERRORS as error:
             raise explain_csv_error(path, error) from None
         landed = self.staged(staged)
