@@ -18,6 +18,7 @@ import duckdb
 import psycopg
 
 HERE = Path(__file__).parent
+RETAIL_BRONZE_SQL = HERE / "retail_bronze_duckdb.sql"
 RETAIL_DUCKDB_SQL = HERE / "retail_duckdb.sql"
 RETAIL_POSTGRES_SQL = HERE / "retail_postgres.sql"
 POSTGRES_SCHEMA_PREFIX = "baseline_"
@@ -86,9 +87,9 @@ def _literal(value: object) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def render(sql_file: Path, seeds: Path, values: RunValues) -> str:
-    """The SQL file with its $-placeholders replaced by quoted literals."""
-    literals = {name: _literal(path) for name, path in retail_files(seeds).items()}
+def render(sql_file: Path, values: RunValues, **paths: Path) -> str:
+    """The SQL file with its placeholders replaced by quoted literals."""
+    literals = {name: _literal(path) for name, path in paths.items()}
     literals |= {
         "run_id": _literal(values.run_id),
         "loaded_at": _literal(values.loaded_at),
@@ -98,19 +99,36 @@ def render(sql_file: Path, seeds: Path, values: RunValues) -> str:
 
 
 def run_duckdb(seeds: Path, database: Path, values: RunValues) -> None:
-    """The DuckDB baseline into ``database`` (bronze, silver and gold schemas)."""
+    """The DuckDB baseline into ``database`` (bronze, silver and gold), one transaction."""
+    files = retail_files(seeds)
     with duckdb.connect(str(database)) as con:
-        con.execute(render(RETAIL_DUCKDB_SQL, seeds, values))
+        con.execute("BEGIN TRANSACTION")
+        con.execute(render(RETAIL_BRONZE_SQL, values, **files))
+        con.execute(render(RETAIL_DUCKDB_SQL, values))
+        con.execute("COMMIT")
 
 
-def run_postgres(seeds: Path, pg_url: str, values: RunValues) -> None:
+BRONZE_TABLES = {
+    "sales_bronze": "bronze.bronze_sales",
+    "customers_bronze": "bronze.bronze_customers",
+    "products_bronze": "bronze.bronze_products",
+}
+
+
+def run_postgres(seeds: Path, scratch: Path, pg_url: str, values: RunValues) -> None:
     """The PostgreSQL baseline into the baseline_* schemas of ``pg_url``'s database.
 
-    The server reads the files itself (COPY FROM a path), as a hand-written load on the
-    database host would; the SQL runs as one transaction.
+    DuckDB parses the files and writes bronze rows (lineage included) as plain CSV to
+    ``scratch``; the server reads them with COPY FROM a file (it runs on this machine) and
+    does the rest in one transaction.
     """
+    exported = {name: scratch / f"{name}.csv" for name in BRONZE_TABLES}
+    with duckdb.connect() as con:
+        con.execute(render(RETAIL_BRONZE_SQL, values, **retail_files(seeds)))
+        for name, table in BRONZE_TABLES.items():
+            con.execute(f"COPY {table} TO {_literal(exported[name])} (HEADER false)")
     with psycopg.connect(pg_url, autocommit=True) as con:
-        con.execute(render(RETAIL_POSTGRES_SQL, seeds, values).encode())
+        con.execute(render(RETAIL_POSTGRES_SQL, values, **exported).encode())
 
 
 def _compared_columns(columns: Sequence[str]) -> str:
