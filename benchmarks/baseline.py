@@ -76,7 +76,10 @@ def retail_files(seeds: Path) -> dict[str, Path]:
     for path in files.values():
         if path.stat().st_size == 0:
             continue
-        with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        with (
+            path.open("rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+        ):
             if data.find(b"\n\n") != -1 or data.find(b"\n\r\n") != -1:
                 raise BaselineRefused(f"{path}: blank lines; the baseline SQL does not skip them")
     return files
@@ -146,7 +149,7 @@ def _differences(
             f"SELECT {selected} FROM {left}{where} EXCEPT ALL SELECT {selected} FROM {right}{where}"
         )
         rows = run(f"SELECT count(*) FROM ({query}) AS d")
-        count = int(rows[0][0])
+        count = int(str(rows[0][0]))
         if count:
             sample = run(f"{query} LIMIT 3")
             found.append(f"{table}: {count} rows {label}, e.g. {sample}")
