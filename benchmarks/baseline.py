@@ -43,10 +43,6 @@ class BaselineRefused(Exception):
     """The input needs something the hand-written SQL does not do."""
 
 
-class OracleMismatch(AssertionError):
-    """The baseline and the build disagree on a table's rows."""
-
-
 @dataclass(frozen=True)
 class RunValues:
     """What the build fixes per run and the SQL reads as literals."""
@@ -198,9 +194,3 @@ def postgres_differences(pg_url: str) -> list[str]:
             baseline = f"{POSTGRES_SCHEMA_PREFIX}{table}"
             found += _differences(run, table, baseline, table, columns)
         return found
-
-
-def check(found: list[str], where: str) -> None:
-    """Fail loudly, naming every table that differs."""
-    if found:
-        raise OracleMismatch(f"baseline and build differ on {where}:\n" + "\n".join(found))

@@ -397,7 +397,7 @@ def print_table(lines: list[Measured], help_runs: list[float]) -> None:
             line.case, line.step, f"{line.median:.2f}", f"{max(line.peak_mb):,.0f} MB", ratio
         )
     table.add_row("cli", "--help", f"{statistics.median(help_runs):.3f}", "", "")
-    Console().print(table)
+    Console(width=max(Console().width, 110)).print(table)
 
 
 def main() -> None:
@@ -422,6 +422,7 @@ def main() -> None:
     started = datetime.now(UTC)
     facts = machine()
     with tempfile.TemporaryDirectory(prefix="medallion-bench-") as temporary:
+        Path(temporary).chmod(0o755)  # the PostgreSQL server reads the baseline's bronze CSVs
         data = options.data_dir or Path(temporary)
         lines, oracle = run_matrix(options, data, Path(temporary))
     help_runs = help_seconds()
@@ -439,6 +440,23 @@ def main() -> None:
     }
     options.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
     print(f"Wrote {options.output}")
+    failed = {case: found for case, found in oracle.items() if found != SAME}
+    if failed:
+        raise SystemExit(
+            "The baseline and the build hold different rows (see above): " + ", ".join(failed)
+        )
+
+
+SAME = "same rows"
+
+
+def verdict(differences: list[str]) -> str:
+    """What the oracle found, printed at once so a difference is seen even mid-run."""
+    if not differences:
+        return SAME
+    text = "DIFFERENT: " + "; ".join(differences)
+    print(text, file=sys.stderr)
+    return text
 
 
 def run_matrix(
@@ -463,17 +481,14 @@ def run_matrix(
         built = measure("build_duckdb", args, f"{case} duckdb", options.repeat)
         core = measure("core_sql_duckdb", args, f"{case} duckdb", options.repeat)
         lines += [base, with_ratio(built, base), with_ratio(core, base)]
-        baseline.check(
-            baseline.duckdb_differences(scratch / "baseline.duckdb", scratch / "build.duckdb"),
-            f"{case} duckdb",
+        oracle[f"{case} duckdb"] = verdict(
+            baseline.duckdb_differences(scratch / "baseline.duckdb", scratch / "build.duckdb")
         )
-        oracle[f"{case} duckdb"] = "same rows"
         if size <= pg_max:
             prepare_copy_postgres(args)
             base = measure("baseline_postgres", args, f"{case} postgres", options.repeat)
             built = measure("build_postgres", args, f"{case} postgres", options.repeat)
-            baseline.check(baseline.postgres_differences(options.pg_url), f"{case} postgres")
-            oracle[f"{case} postgres"] = "same rows"
+            oracle[f"{case} postgres"] = verdict(baseline.postgres_differences(options.pg_url))
             copied = measure("copy_postgres", args, f"{case} postgres", options.repeat)
             loaded = measure("load_postgres", args, f"{case} postgres", options.repeat)
             lines += [base, with_ratio(built, base), copied, with_ratio(loaded, copied)]
