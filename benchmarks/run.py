@@ -34,7 +34,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -257,40 +257,183 @@ def run_child(name: str, args: StepArgs) -> None:
 
 @dataclass
 class Measured:
-    """One line of the table: a step at a size, its runs and their median."""
+    """One line of the table: a step on one data set, its runs, and what it is compared to."""
 
     case: str
     step: str
     seconds: list[float] = field(default_factory=list)
     peak_mb: list[float] = field(default_factory=list)
-    ratio: float | None = None
-    ratio_to: str = ""
+    compared_to: "Measured | None" = None
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
 
+    @property
+    def ratio(self) -> float | None:
+        """Median time over the reference's median time."""
+        if self.compared_to is None or not self.seconds or not self.compared_to.seconds:
+            return None
+        return self.median / self.compared_to.median
 
-def measure(name: str, args: StepArgs, case: str, repeat: int) -> Measured:
-    """Run a step ``repeat`` times, each in a fresh process; a failure stops the benchmark."""
-    result = Measured(case, name)
-    for _ in range(repeat):
-        command = [sys.executable, __file__, "--child", name, "--seeds", str(args.seeds)]
-        command += ["--scratch", str(args.scratch), "--pg-url", args.pg_url]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SystemExit(f"{case} {name} failed:\n{done.stderr[-4000:]}")
-        report = json.loads(done.stdout.strip().splitlines()[-1])
-        result.seconds.append(report["seconds"])
-        result.peak_mb.append(report["peak_mb"])
-        print(f"  {case:<18} {name:<18} {report['seconds']:8.2f} s {report['peak_mb']:7.0f} MB")
-    return result
+    @property
+    def ratio_to(self) -> str:
+        reference = self.compared_to
+        if reference is None:
+            return ""
+        return reference.step if reference.case == self.case else reference.case
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case,
+            "step": self.step,
+            "median_seconds": self.median if self.seconds else None,
+            "peak_mb_max": max(self.peak_mb, default=None),
+            "runs_seconds": self.seconds,
+            "runs_peak_mb": self.peak_mb,
+            "ratio": self.ratio,
+            "ratio_to": self.ratio_to,
+        }
 
 
-def with_ratio(line: Measured, reference: Measured) -> Measured:
-    line.ratio = line.median / reference.median
-    line.ratio_to = reference.step if reference.case == line.case else reference.case
-    return line
+def run_once(line: Measured, args: StepArgs) -> None:
+    """One run of a step in a fresh process; a failure stops the benchmark."""
+    command = [sys.executable, __file__, "--child", line.step, "--seeds", str(args.seeds)]
+    command += ["--scratch", str(args.scratch), "--pg-url", args.pg_url]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{line.case} {line.step} failed:\n{done.stderr[-4000:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    line.seconds.append(report["seconds"])
+    line.peak_mb.append(report["peak_mb"])
+    print(
+        f"  {line.case:<18} {line.step:<18} {report['seconds']:8.2f} s {report['peak_mb']:7.0f} MB"
+    )
+
+
+@dataclass
+class Group:
+    """Steps on one data set, and the oracle that compares the baseline with the build."""
+
+    args: StepArgs
+    lines: list[Measured]
+    oracle: Callable[[], list[str]] | None = None
+
+
+SAME = "same rows"
+
+
+def verdict(differences: list[str]) -> str:
+    """What the oracle found, printed at once so a difference is seen even mid-run."""
+    if not differences:
+        return SAME
+    text = "DIFFERENT: " + "; ".join(differences)
+    print(text, file=sys.stderr)
+    return text
+
+
+@dataclass
+class Report:
+    """Everything results.json holds, saved after every run so a long benchmark stopped
+    early keeps what it measured."""
+
+    path: Path
+    started: datetime
+    facts: dict[str, Any]
+    repeat: int
+    lines: list[Measured] = field(default_factory=list)
+    oracle: dict[str, str] = field(default_factory=dict)
+    help_runs: list[float] = field(default_factory=list)
+
+    def save(self) -> None:
+        document = {
+            "date": self.started.isoformat(timespec="seconds"),
+            "machine": self.facts,
+            "repeat": self.repeat,
+            "oracle": self.oracle,
+            "cli_help_seconds": {
+                "median": statistics.median(self.help_runs) if self.help_runs else None,
+                "runs": self.help_runs,
+            },
+            "results": [line.as_json() for line in self.lines],
+        }
+        self.path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+
+
+def retail_group(size: int, options: argparse.Namespace, data: Path, scratch: Path) -> Group:
+    import baseline
+
+    case = f"retail {label(size)}"
+    seeds = generate("retail", data / f"retail-{size}", size, options.seed)
+    args = StepArgs(seeds, scratch / f"retail-{size}", options.pg_url)
+    args.scratch.mkdir(exist_ok=True)
+    base = Measured(f"{case} duckdb", "baseline_duckdb")
+    lines = [
+        base,
+        Measured(base.case, "build_duckdb", compared_to=base),
+        Measured(base.case, "core_sql_duckdb", compared_to=base),
+    ]
+    return Group(
+        args,
+        lines,
+        lambda: baseline.duckdb_differences(
+            args.scratch / "baseline.duckdb", args.scratch / "build.duckdb"
+        ),
+    )
+
+
+def postgres_group(size: int, options: argparse.Namespace, data: Path, scratch: Path) -> Group:
+    import baseline
+
+    case = f"retail {label(size)} postgres"
+    seeds = generate("retail", data / f"retail-{size}", size, options.seed)
+    args = StepArgs(seeds, scratch / f"retail-{size}-pg", options.pg_url)
+    args.scratch.mkdir(exist_ok=True)
+    prepare_copy_postgres(args)
+    base = Measured(case, "baseline_postgres")
+    copied = Measured(case, "copy_postgres")
+    lines = [
+        base,
+        Measured(case, "build_postgres", compared_to=base),
+        copied,
+        Measured(case, "load_postgres", compared_to=copied),
+    ]
+    return Group(args, lines, lambda: baseline.postgres_differences(options.pg_url))
+
+
+def crm_erp_groups(options: argparse.Namespace, data: Path, scratch: Path) -> list[Group]:
+    groups: list[Group] = []
+    first: Measured | None = None
+    for scale in [int(text) for text in options.crm_erp_scales.split(",") if text]:
+        sales = CRM_ERP_REFERENCE_SALES * scale
+        seeds = generate("crm_erp", data / f"crm_erp-{scale}x", sales, options.seed)
+        args = StepArgs(seeds, scratch / f"crm_erp-{scale}x", options.pg_url)
+        args.scratch.mkdir(exist_ok=True)
+        line = Measured(f"crm_erp {scale}x", "build_crm_erp", compared_to=first)
+        first = first or line
+        groups.append(Group(args, [line]))
+    return groups
+
+
+def run_matrix(options: argparse.Namespace, data: Path, scratch: Path, report: Report) -> None:
+    """Round after round over every step, so that a benchmark stopped early has measured
+    each step at least once; the oracle runs after the first round."""
+    pg_max = parse_size(options.pg_max_size)
+    sizes = [parse_size(text) for text in options.sizes.split(",") if text]
+    groups = [retail_group(size, options, data, scratch) for size in sizes]
+    if any(size <= pg_max for size in sizes):
+        prepare_postgres(options.pg_url)
+        groups += [postgres_group(s, options, data, scratch) for s in sizes if s <= pg_max]
+    groups += crm_erp_groups(options, data, scratch)
+    report.lines = [line for group in groups for line in group.lines]
+    for round_number in range(options.repeat):
+        for group in groups:
+            for line in group.lines:
+                run_once(line, group.args)
+                report.save()
+            if round_number == 0 and group.oracle is not None:
+                report.oracle[group.lines[0].case] = verdict(group.oracle())
+                report.save()
 
 
 def help_seconds(runs: int = HELP_RUNS) -> list[float]:
@@ -419,92 +562,19 @@ def main() -> None:
         return
     # TODO(memory-limit): pass --memory-limit through to the build once the `memory-limit`
     # setting exists (issue 12, perf branch); the 2 GB bounded-memory run belongs here.
-    started = datetime.now(UTC)
-    facts = machine()
+    report = Report(options.output, datetime.now(UTC), machine(), options.repeat)
+    report.help_runs = help_seconds()
+    report.save()
     with tempfile.TemporaryDirectory(prefix="medallion-bench-") as temporary:
         Path(temporary).chmod(0o755)  # the PostgreSQL server reads the baseline's bronze CSVs
-        data = options.data_dir or Path(temporary)
-        lines, oracle = run_matrix(options, data, Path(temporary))
-    help_runs = help_seconds()
-    print_table(lines, help_runs)
-    document = {
-        "date": started.isoformat(timespec="seconds"),
-        "machine": facts,
-        "repeat": options.repeat,
-        "oracle": oracle,
-        "cli_help_seconds": {"median": statistics.median(help_runs), "runs": help_runs},
-        "results": [
-            asdict(line) | {"median_seconds": line.median, "peak_mb_max": max(line.peak_mb)}
-            for line in lines
-        ],
-    }
-    options.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
+        run_matrix(options, options.data_dir or Path(temporary), Path(temporary), report)
+    print_table(report.lines, report.help_runs)
     print(f"Wrote {options.output}")
-    failed = {case: found for case, found in oracle.items() if found != SAME}
+    failed = [case for case, found in report.oracle.items() if found != SAME]
     if failed:
         raise SystemExit(
             "The baseline and the build hold different rows (see above): " + ", ".join(failed)
         )
-
-
-SAME = "same rows"
-
-
-def verdict(differences: list[str]) -> str:
-    """What the oracle found, printed at once so a difference is seen even mid-run."""
-    if not differences:
-        return SAME
-    text = "DIFFERENT: " + "; ".join(differences)
-    print(text, file=sys.stderr)
-    return text
-
-
-def run_matrix(
-    options: argparse.Namespace, data: Path, scratch_root: Path
-) -> tuple[list[Measured], dict[str, str]]:
-    import baseline
-
-    lines: list[Measured] = []
-    oracle: dict[str, str] = {}
-    pg_max = parse_size(options.pg_max_size)
-    sizes = [parse_size(text) for text in options.sizes.split(",") if text]
-    if any(size <= pg_max for size in sizes):
-        prepare_postgres(options.pg_url)
-    for size in sizes:
-        case = f"retail {label(size)}"
-        seeds = generate("retail", data / f"retail-{size}", size, options.seed)
-        scratch = scratch_root / f"retail-{size}"
-        scratch.mkdir(exist_ok=True)
-        args = StepArgs(seeds, scratch, options.pg_url)
-        print(f"{case}: {seeds}")
-        base = measure("baseline_duckdb", args, f"{case} duckdb", options.repeat)
-        built = measure("build_duckdb", args, f"{case} duckdb", options.repeat)
-        core = measure("core_sql_duckdb", args, f"{case} duckdb", options.repeat)
-        lines += [base, with_ratio(built, base), with_ratio(core, base)]
-        oracle[f"{case} duckdb"] = verdict(
-            baseline.duckdb_differences(scratch / "baseline.duckdb", scratch / "build.duckdb")
-        )
-        if size <= pg_max:
-            prepare_copy_postgres(args)
-            base = measure("baseline_postgres", args, f"{case} postgres", options.repeat)
-            built = measure("build_postgres", args, f"{case} postgres", options.repeat)
-            oracle[f"{case} postgres"] = verdict(baseline.postgres_differences(options.pg_url))
-            copied = measure("copy_postgres", args, f"{case} postgres", options.repeat)
-            loaded = measure("load_postgres", args, f"{case} postgres", options.repeat)
-            lines += [base, with_ratio(built, base), copied, with_ratio(loaded, copied)]
-        shutil.rmtree(scratch)
-    first: Measured | None = None
-    for scale in [int(text) for text in options.crm_erp_scales.split(",") if text]:
-        sales = CRM_ERP_REFERENCE_SALES * scale
-        seeds = generate("crm_erp", data / f"crm_erp-{scale}x", sales, options.seed)
-        scratch = scratch_root / f"crm_erp-{scale}x"
-        scratch.mkdir(exist_ok=True)
-        args = StepArgs(seeds, scratch, options.pg_url)
-        line = measure("build_crm_erp", args, f"crm_erp {scale}x", options.repeat)
-        lines.append(with_ratio(line, first) if first is not None else line)
-        first = first or line
-        shutil.rmtree(scratch)
-    return lines, oracle
 
 
 if __name__ == "__main__":
