@@ -543,6 +543,24 @@ def print_table(lines: list[Measured], help_runs: list[float]) -> None:
     Console(width=max(Console().width, 110)).print(table)
 
 
+def markdown(results: Path) -> str:
+    """The README's table, from a results.json."""
+    document = json.loads(results.read_text())
+    rows = ["| data | step | seconds | peak RSS | ratio |", "|---|---|---|---|---|"]
+    for line in document["results"]:
+        if line["median_seconds"] is None:
+            continue
+        ratio = f"{line['ratio']:.2f}× {line['ratio_to']}" if line["ratio"] is not None else ""
+        runs = len(line["runs_seconds"])
+        rows.append(
+            f"| {line['case']} | `{line['step']}` | {line['median_seconds']:.1f} "
+            f"(n={runs}) | {line['peak_mb_max']:,.0f} MB | {ratio} |"
+        )
+    help_seconds = document["cli_help_seconds"]["median"]
+    rows.append(f"| CLI | `medallion-ibis --help` | {help_seconds:.2f} (n=10) | | |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1M,10M", help="retail sales rows, e.g. 1M,10M")
@@ -553,10 +571,14 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="keep generated data here between runs")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", type=Path, default=RESULTS_FILE)
+    parser.add_argument("--markdown", type=Path, help="print RESULTS.json as the README table")
     parser.add_argument("--child", choices=list(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--seeds", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.markdown:
+        print(markdown(options.markdown))
+        return
     if options.child:
         run_child(options.child, StepArgs(options.seeds, options.scratch, options.pg_url))
         return
