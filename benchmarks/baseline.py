@@ -97,10 +97,15 @@ def render(sql_file: Path, values: RunValues, **paths: Path) -> str:
     return Template(sql_file.read_text()).substitute(literals)
 
 
-def run_duckdb(seeds: Path, database: Path, values: RunValues) -> None:
-    """The DuckDB baseline into ``database`` (bronze, silver and gold), one transaction."""
+def run_duckdb(
+    seeds: Path, database: Path, values: RunValues, memory_limit: str | None = None
+) -> None:
+    """The DuckDB baseline into ``database`` (bronze, silver and gold), one transaction;
+    ``memory_limit`` (``2GB``) caps what DuckDB holds before it spills to disk."""
     files = retail_files(seeds)
     with duckdb.connect(str(database)) as con:
+        if memory_limit is not None:
+            con.execute("SET memory_limit = $limit", {"limit": memory_limit})
         con.execute("BEGIN TRANSACTION")
         con.execute(render(RETAIL_BRONZE_SQL, values, **files))
         con.execute(render(RETAIL_DUCKDB_SQL, values))

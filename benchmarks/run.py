@@ -98,6 +98,20 @@ class StepArgs:
     seeds: Path
     scratch: Path
     pg_url: str
+    memory_limit: str | None = None
+    """Passed to the build's ``memory-limit`` setting and to the DuckDB baseline (``2GB``)."""
+
+
+def _settings(args: StepArgs, **fields: Any) -> Any:
+    """The build's settings, with ``--memory-limit`` passed through when one was given."""
+    from medallion_ibis import config
+
+    if args.memory_limit is not None:
+        parse_memory = getattr(config, "parse_memory", None)
+        if parse_memory is None:
+            raise SystemExit("--memory-limit: this medallion-ibis has no memory-limit setting")
+        fields["memory_limit"] = parse_memory(args.memory_limit)
+    return config.Settings(target_dir=args.scratch / "target", **fields)
 
 
 def _fresh(path: Path) -> Path:
@@ -118,39 +132,22 @@ def core_sql_duckdb(args: StepArgs) -> None:
 def baseline_duckdb(args: StepArgs) -> None:
     import baseline
 
-    baseline.run_duckdb(
-        args.seeds, _fresh(args.scratch / "baseline.duckdb"), baseline.RunValues.now()
-    )
+    database = _fresh(args.scratch / "baseline.duckdb")
+    baseline.run_duckdb(args.seeds, database, baseline.RunValues.now(), args.memory_limit)
 
 
 def build_duckdb(args: StepArgs) -> None:
-    from medallion_ibis.config import Settings
     from medallion_ibis.runner import build
 
     database = _fresh(args.scratch / "build.duckdb")
-    build(
-        Settings(
-            pipelines=("retail",),
-            seeds=args.seeds,
-            duckdb_path=database,
-            target_dir=args.scratch / "target",
-        )
-    )
+    build(_settings(args, pipelines=("retail",), seeds=args.seeds, duckdb_path=database))
 
 
 def build_crm_erp(args: StepArgs) -> None:
-    from medallion_ibis.config import Settings
     from medallion_ibis.runner import build
 
     database = _fresh(args.scratch / "crm_erp.duckdb")
-    build(
-        Settings(
-            pipelines=("crm_erp",),
-            seeds=args.seeds,
-            duckdb_path=database,
-            target_dir=args.scratch / "target",
-        )
-    )
+    build(_settings(args, pipelines=("crm_erp",), seeds=args.seeds, duckdb_path=database))
 
 
 def _normalised_sales_csv(args: StepArgs) -> Path:
@@ -214,16 +211,11 @@ def baseline_postgres(args: StepArgs) -> None:
 
 
 def build_postgres(args: StepArgs) -> None:
-    from medallion_ibis.config import Settings
     from medallion_ibis.runner import build
 
     build(
-        Settings(
-            backend="postgres",
-            pipelines=("retail",),
-            seeds=args.seeds,
-            pg_url=args.pg_url,
-            target_dir=args.scratch / "target",
+        _settings(
+            args, backend="postgres", pipelines=("retail",), seeds=args.seeds, pg_url=args.pg_url
         )
     )
 
@@ -300,6 +292,8 @@ def run_once(line: Measured, args: StepArgs) -> None:
     """One run of a step in a fresh process; a failure stops the benchmark."""
     command = [sys.executable, __file__, "--child", line.step, "--seeds", str(args.seeds)]
     command += ["--scratch", str(args.scratch), "--pg-url", args.pg_url]
+    if args.memory_limit is not None:
+        command += ["--memory-limit", args.memory_limit]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{line.case} {line.step} failed:\n{done.stderr[-4000:]}")
@@ -341,6 +335,7 @@ class Report:
     started: datetime
     facts: dict[str, Any]
     repeat: int
+    memory_limit: str | None
     lines: list[Measured] = field(default_factory=list)
     oracle: dict[str, str] = field(default_factory=dict)
     help_runs: list[float] = field(default_factory=list)
@@ -350,6 +345,7 @@ class Report:
             "date": self.started.isoformat(timespec="seconds"),
             "machine": self.facts,
             "repeat": self.repeat,
+            "memory_limit": self.memory_limit,
             "oracle": self.oracle,
             "cli_help_seconds": {
                 "median": statistics.median(self.help_runs) if self.help_runs else None,
@@ -365,7 +361,7 @@ def retail_group(size: int, options: argparse.Namespace, data: Path, scratch: Pa
 
     case = f"retail {label(size)}"
     seeds = generate("retail", data / f"retail-{size}", size, options.seed)
-    args = StepArgs(seeds, scratch / f"retail-{size}", options.pg_url)
+    args = StepArgs(seeds, scratch / f"retail-{size}", options.pg_url, options.memory_limit)
     args.scratch.mkdir(exist_ok=True)
     base = Measured(f"{case} duckdb", "baseline_duckdb")
     lines = [
@@ -387,7 +383,7 @@ def postgres_group(size: int, options: argparse.Namespace, data: Path, scratch: 
 
     case = f"retail {label(size)} postgres"
     seeds = generate("retail", data / f"retail-{size}", size, options.seed)
-    args = StepArgs(seeds, scratch / f"retail-{size}-pg", options.pg_url)
+    args = StepArgs(seeds, scratch / f"retail-{size}-pg", options.pg_url, options.memory_limit)
     args.scratch.mkdir(exist_ok=True)
     prepare_copy_postgres(args)
     base = Measured(case, "baseline_postgres")
@@ -407,7 +403,7 @@ def crm_erp_groups(options: argparse.Namespace, data: Path, scratch: Path) -> li
     for scale in [int(text) for text in options.crm_erp_scales.split(",") if text]:
         sales = CRM_ERP_REFERENCE_SALES * scale
         seeds = generate("crm_erp", data / f"crm_erp-{scale}x", sales, options.seed)
-        args = StepArgs(seeds, scratch / f"crm_erp-{scale}x", options.pg_url)
+        args = StepArgs(seeds, scratch / f"crm_erp-{scale}x", options.pg_url, options.memory_limit)
         args.scratch.mkdir(exist_ok=True)
         line = Measured(f"crm_erp {scale}x", "build_crm_erp", compared_to=first)
         first = first or line
@@ -571,6 +567,11 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="keep generated data here between runs")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", type=Path, default=RESULTS_FILE)
+    parser.add_argument(
+        "--memory-limit",
+        help="the build's memory-limit setting (and the DuckDB baseline's), e.g. 2GB; "
+        "needs a medallion-ibis that has the setting",
+    )
     parser.add_argument("--markdown", type=Path, help="print RESULTS.json as the README table")
     parser.add_argument("--child", choices=list(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--seeds", type=Path, help=argparse.SUPPRESS)
@@ -580,11 +581,11 @@ def main() -> None:
         print(markdown(options.markdown))
         return
     if options.child:
-        run_child(options.child, StepArgs(options.seeds, options.scratch, options.pg_url))
+        args = StepArgs(options.seeds, options.scratch, options.pg_url, options.memory_limit)
+        run_child(options.child, args)
         return
-    # TODO(memory-limit): pass --memory-limit through to the build once the `memory-limit`
-    # setting exists (issue 12, perf branch); the 2 GB bounded-memory run belongs here.
-    report = Report(options.output, datetime.now(UTC), machine(), options.repeat)
+    facts = machine()
+    report = Report(options.output, datetime.now(UTC), facts, options.repeat, options.memory_limit)
     report.help_runs = help_seconds()
     report.save()
     with tempfile.TemporaryDirectory(prefix="medallion-bench-") as temporary:
