@@ -79,6 +79,11 @@ def spark_cluster(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def benchmark(session: nox.Session) -> None:
-    """Build throughput against plain DuckDB SQL on the same generated data (not in CI)."""
+    """The build against hand-written SQL (DuckDB, PostgreSQL), crm_erp growth and CLI
+    start-up, each step in its own process; checks the baseline's rows equal the build's and
+    writes benchmarks/results.json (not in CI: minutes, and 10M sales need ~6 GB of disk).
+
+    Arguments go to benchmarks/run.py: ``nox -s benchmark -- --sizes 1M --repeat 3``.
+    """
     session.install("-e", ".")
-    session.run("python", "benchmarks/build_vs_raw_sql.py", *session.posargs)
+    session.run("python", "benchmarks/run.py", *session.posargs)

@@ -9,9 +9,7 @@ password), is shown only up to its user name.
 """
 
 import re
-
-from psycopg import ProgrammingError
-from psycopg.conninfo import conninfo_to_dict
+from typing import Any
 
 from medallion_ibis.errors import ConfigurationError
 
@@ -29,9 +27,8 @@ def check_connection_url(url: str) -> None:
     """Refuse, before any driver sees it, a URL libpq cannot read or one where an unencoded
     ``@`` or ``/`` in the password moved part of it into the host or database name: the
     driver's error would then echo that part of the password."""
-    try:
-        parts = conninfo_to_dict(url)
-    except ProgrammingError:
+    parts = _libpq_parts(url)
+    if parts is None:
         raise ConfigurationError(
             f"the PostgreSQL URL {redact_url(url)} cannot be read; percent-encode special "
             "characters in the password (space %20, % %25, @ %40, / %2F)"
@@ -43,11 +40,25 @@ def check_connection_url(url: str) -> None:
         )
 
 
+def _libpq_parts(url: str) -> dict[str, Any] | None:
+    """The URL's parts as libpq reads them, or None when libpq cannot read it.
+
+    psycopg is imported here, not at the top: every command (``--help`` too) imports this
+    module, and the driver costs a tenth of a second to load.
+    """
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return conninfo_to_dict(url)
+    except ProgrammingError:
+        return None
+
+
 def redact_url(url: str) -> str:
     """The URL (or ``key=value`` string) with its password masked and everything else kept."""
-    try:
-        parts = conninfo_to_dict(url)
-    except ProgrammingError:
+    parts = _libpq_parts(url)
+    if parts is None:
         return _up_to_user(url)
     if any("@" in str(value) for key, value in parts.items() if key not in _SECRET_KEYS):
         return _up_to_user(url)

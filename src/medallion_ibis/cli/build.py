@@ -1,10 +1,12 @@
-"""``medallion-ibis build``."""
+"""``medallion-ibis build``.
+
+The engines, Ibis and pandera are imported inside the command, when it runs: ``--help`` and
+the other commands do not load them.
+"""
 
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from medallion_ibis.cli.errors import reported, warn
 from medallion_ibis.cli.options import (
@@ -13,13 +15,8 @@ from medallion_ibis.cli.options import (
     project_dir_option,
     selection_options,
 )
-from medallion_ibis.cli.progress import ConsoleProgress, print_summary
 from medallion_ibis.config import describe_target
 from medallion_ibis.errors import ConfigurationError
-from medallion_ibis.project import load_project
-from medallion_ibis.results import BuildRun, record_refused_settings
-from medallion_ibis.runner import Build
-from medallion_ibis.selection import select_nodes
 
 
 @click.command("build")
@@ -126,6 +123,15 @@ def build_command(
 
         medallion-ibis build --select +gold_customer_lifetime_value --exclude layer:bronze
     """
+    from rich.console import Console
+    from rich.markup import escape
+
+    from medallion_ibis.cli.progress import ConsoleProgress, print_summary
+    from medallion_ibis.project import load_project
+    from medallion_ibis.results import BuildRun, record_refused_settings
+    from medallion_ibis.runner import Build
+    from medallion_ibis.selection import select_nodes
+
     console = Console(highlight=False, soft_wrap=True)
     with reported():
         try:

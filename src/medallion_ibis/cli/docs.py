@@ -1,4 +1,8 @@
-"""``medallion-ibis docs generate`` and ``docs serve``."""
+"""``medallion-ibis docs generate`` and ``docs serve``.
+
+The site builder (which loads Ibis to render SQL) is imported when a command runs, so that
+``--help`` stays fast.
+"""
 
 from pathlib import Path
 
@@ -6,8 +10,6 @@ import click
 
 from medallion_ibis.cli.errors import reported, warn
 from medallion_ibis.cli.options import backend_option, project_dir_option, selection_options
-from medallion_ibis.docs import generate_site, site_server, warehouse_facts
-from medallion_ibis.results import RESULTS_FILE
 
 SITE_FOLDER = "docs"
 
@@ -56,7 +58,9 @@ def generate_command(
 
         medallion-ibis docs generate --pipeline retail && xdg-open target/docs/index.html
     """
+    from medallion_ibis.docs import generate_site, warehouse_facts
     from medallion_ibis.project import load_project
+    from medallion_ibis.results import RESULTS_FILE
     from medallion_ibis.selection import select_nodes
 
     with reported():
@@ -92,6 +96,7 @@ def serve_command(target_dir: str | None, port: int, project_dir: Path) -> None:
 
         medallion-ibis docs serve --port 8080
     """
+    from medallion_ibis.docs import site_server
     from medallion_ibis.project import read_project
 
     with reported():

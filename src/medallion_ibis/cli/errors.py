@@ -5,8 +5,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from medallion_ibis.errors import MedallionError
 from medallion_ibis.redact import redact_text
@@ -36,6 +34,9 @@ def reported() -> Iterator[None]:
 
 def warn(message: str) -> None:
     """A setting that is ignored, as a ``Warning:`` line on stderr (stdout stays data)."""
+    from rich.console import Console  # imported on use: ``--help`` must not pay for it
+    from rich.markup import escape
+
     Console(stderr=True, highlight=False, soft_wrap=True).print(
         f"[yellow]Warning:[/] {escape(message)}"
     )
