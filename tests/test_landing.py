@@ -8,7 +8,7 @@ import pytest
 from helpers import build_into, connect
 from retail_fixtures import write_seeds
 
-from medallion_ibis.backends.base import STAGING_SCHEMA, Warehouse
+from medallion_ibis.backends.base import Warehouse
 from medallion_ibis.backends.duckdb import DuckDBWarehouse
 from medallion_ibis.backends.postgres import PostgresWarehouse
 from medallion_ibis.config import BackendName
@@ -23,7 +23,8 @@ def losing_rows(original: Any) -> Any:
         self: Warehouse, staged: str, path: Path, source: Source, lineage: Lineage
     ) -> int:
         parsed: int = original(self, staged, path, source, lineage)
-        self.con.truncate_table(staged, database=STAGING_SCHEMA)
+        table = self.staged(staged).op()  # wherever the engine stages it
+        self.con.truncate_table(table.name, database=table.namespace.database)
         return parsed
 
     return load_source
