@@ -305,13 +305,13 @@ def product_sales(sales: ir.Table) -> ir.Table:
 
 
 def catalogue_with_sales(products: ir.Table, sales: ir.Table) -> ir.Table:
-    """Every product, valid or not, with its sales totals; a product never sold has zeros."""
+    """Every product, valid or not, with its sales totals; a product never sold has zeros
+    (its ``priced_sales`` stays NULL: it only divides the revenue, 0 either way)."""
     return products.left_join(product_sales(sales), "product_id").mutate(
         total_sales_transactions=_.total_sales_transactions.fill_null(0),
         unique_customers=_.unique_customers.fill_null(0),
         total_quantity_sold=_.total_quantity_sold.fill_null(0),
         total_revenue=_.total_revenue.fill_null(0),
-        priced_sales=_.priced_sales.fill_null(0),
     )
 
 
