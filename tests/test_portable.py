@@ -249,6 +249,16 @@ def test_round_half_away_gives_a_decimal_38_for_every_input_type(
     assert as_text(evaluate(engine, [value], portable.round_half_away, value_type)) == [rounded]
 
 
+def test_non_negative_or_zero_keeps_every_value_from_zero_up(engine: Engine) -> None:
+    values = [Decimal("-1.50"), Decimal("0.00"), Decimal("0.50"), Decimal("7.00")]
+    assert as_text(evaluate(engine, values, portable.non_negative_or_zero, "decimal(9,2)")) == [
+        "0.00",
+        "0.00",
+        "0.50",
+        "7.00",
+    ]
+
+
 def test_days_between_counts_whole_days_signed(engine: Engine) -> None:
     table = ibis.memtable(
         {
