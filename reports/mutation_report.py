@@ -4,8 +4,9 @@ mutmut keeps its verdicts under ``mutants/``; this reads them through mutmut's o
 (``results``, ``show``), matches each survivor with ``reports/mutation_triage.toml`` (the
 reviewed list of equivalent mutants, one sentence each on why no test can tell them apart from
 the original) and writes ``reports/mutation-report.md``. It exits 1 while a survivor is neither
-killed nor triaged, while a triage entry names a mutant that no longer survives, or while the
-tests detect fewer than 95 % of the non-equivalent mutants.
+killed nor triaged, while a triage entry names a mutant that was checked and no longer
+survives (or no longer exists), or while the tests detect fewer than 95 % of the
+non-equivalent mutants.
 """
 
 import subprocess
@@ -53,13 +54,37 @@ def percent(part: int, whole: int) -> str:
     return f"{float(Fraction(part, whole) * 100):.1f} %" if whole else "n/a"
 
 
+def module_of(name: str) -> str:
+    """``medallion_ibis.quarantine`` of ``medallion_ibis.quarantine.x_accepted__mutmut_3``."""
+    return name.rpartition(".x")[0] or name.partition("__mutmut_")[0]
+
+
+def by_module(found: dict[str, str], reasons: dict[str, str]) -> list[str]:
+    """A table row per mutated module: how far a partial run got there, and what it found."""
+    rows = [
+        "| module | mutants | checked | detected | equivalent | not triaged |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for module in sorted({module_of(name) for name in found}):
+        names = [name for name in found if module_of(name) == module]
+        statuses = Counter(found[name] for name in names)
+        survivors = [name for name in names if found[name] == "survived"]
+        equivalent = sum(name in reasons for name in survivors)
+        rows.append(
+            f"| `{module}` | {len(names)} | {len(names) - statuses['not checked']} "
+            f"| {sum(statuses[status] for status in DETECTED)} | {equivalent} "
+            f"| {len(survivors) - equivalent} |"
+        )
+    return rows
+
+
 def report(found: dict[str, str], reasons: dict[str, str]) -> tuple[str, list[str]]:
     """The report's text, and the problems that make the session fail."""
     counts = Counter(found.values())
     survivors = sorted(name for name, status in found.items() if status == "survived")
     equivalent = [name for name in survivors if name in reasons]
     untriaged = [name for name in survivors if name not in reasons]
-    stale = sorted(name for name in reasons if found.get(name) != "survived")
+    stale = sorted(name for name in reasons if found.get(name) not in ("survived", "not checked"))
     detected = sum(counts[status] for status in DETECTED)
     judged = len(found) - len(equivalent)
     checked = judged - counts["not checked"]
@@ -77,6 +102,10 @@ def report(found: dict[str, str], reasons: dict[str, str]) -> tuple[str, list[st
         "a mutant without tests or not yet checked counts as missed.",
         f"- of the {checked} checked non-equivalent mutants (a run stopped early leaves the rest "
         f"unchecked): detected {detected} ({percent(detected, checked)})",
+        "",
+        "## By module",
+        "",
+        *by_module(found, reasons),
         "",
         "## Survivors",
         "",

@@ -232,6 +232,33 @@ def test_round_half_away_also_rounds_exact_decimals_half_away(engine: Engine) ->
     ]
 
 
+@pytest.mark.parametrize(
+    ("value_type", "value", "rounded"),
+    [
+        ("int64", 1_234_567_890_123_456_789, "1234567890123456789.00"),
+        ("float64", 1e13, "10000000000000.00"),
+        ("decimal(38,4)", Decimal("12345678901234567890.1250"), "12345678901234567890.13"),
+    ],
+)
+def test_round_half_away_gives_a_decimal_38_for_every_input_type(
+    engine: Engine, value_type: str, value: Any, rounded: str
+) -> None:
+    """Values beyond 18 digits (DuckDB's default decimal precision) do not overflow."""
+    column = ibis.table({"v": value_type}, name="t").v
+    assert portable.round_half_away(column).type() == dt.Decimal(38, 2)
+    assert as_text(evaluate(engine, [value], portable.round_half_away, value_type)) == [rounded]
+
+
+def test_non_negative_or_zero_keeps_every_value_from_zero_up(engine: Engine) -> None:
+    values = [Decimal("-1.50"), Decimal("0.00"), Decimal("0.50"), Decimal("7.00")]
+    assert as_text(evaluate(engine, values, portable.non_negative_or_zero, "decimal(9,2)")) == [
+        "0.00",
+        "0.00",
+        "0.50",
+        "7.00",
+    ]
+
+
 def test_days_between_counts_whole_days_signed(engine: Engine) -> None:
     table = ibis.memtable(
         {

@@ -215,6 +215,20 @@ def test_unparseable_transaction_date_becomes_null_and_invalid(duck: ibis.BaseBa
     ]
 
 
+def test_a_sale_is_future_dated_only_after_the_latest_possible_date(
+    duck: ibis.BaseBackend,
+) -> None:
+    latest = run_context(date(2024, 1, 31)).latest_possible_date
+    days = [latest - timedelta(days=1), latest, latest + timedelta(days=1)]
+    result = silver_sales(
+        duck,
+        [sale(str(i), day=d.isoformat()) for i, d in enumerate(days, start=1)]
+        + [sale("4", day="")],
+    )
+    assert [result[i]["is_future_dated"] for i in range(1, 5)] == [False, False, True, False]
+    assert [result[i]["is_valid_transaction"] for i in range(1, 5)] == [True, True, False, False]
+
+
 def test_sales_text_is_trimmed_and_upper_cased_and_blank_is_null(duck: ibis.BaseBackend) -> None:
     result = silver_sales(
         duck,

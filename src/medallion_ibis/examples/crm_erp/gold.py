@@ -251,27 +251,17 @@ def is_weekend(day: ir.DateValue) -> ir.BooleanValue:
     return iso_day_of_week(day) >= 6
 
 
-@PIPELINE.model(
-    layer="gold",
-    inputs=(SILVER_SALES, SILVER_PRODUCTS, DIM_CUSTOMERS),
-    contract=contracts.FactSales,
-)
-def fact_sales(
-    sales: ir.Table, products: ir.Table, customers: ir.Table, *, run: RunContext
+def lines_as_of(sales: ir.Table, as_of: ir.DateValue) -> ir.Table:
+    """The lines that exist as of ``as_of``: none dated after it; undated lines stay, as
+    nothing places them after it."""
+    return sales.filter(sales.order_date.isnull() | (sales.order_date <= as_of))
+
+
+def lines_in_context(
+    sales: ir.Table, products: ir.Table, customers: ir.Table, as_of: ir.DateValue
 ) -> ir.Table:
-    """One row per sales line with customer, product, time and behaviour features.
-
-    Lines whose customer id or product number is unknown are kept with NULL attributes and
-    ``is_customer_known`` / ``is_product_known`` false; their behaviour features still follow
-    the line's own customer id. RFM features, computed at the as-of date, describe the
-    customer then.
-
-    Only lines that exist as of the as-of date are kept: lines dated after it are left out
-    (a build as of an earlier day sees the data as it was then); undated lines, including
-    future-dated ones (``is_future_dated``), are kept, as nothing places them after it.
-    """
-    as_of = run.as_of
-    sales = sales.filter(sales.order_date.isnull() | (sales.order_date <= as_of))
+    """Each line beside its customer, the product version it sold, its order's point-in-time
+    history and its customer's RFM as of ``as_of``; NULLs where there is none."""
     known_customers = customers.drop("_gold_created_at").rename(known_customer_id="customer_id")
     sold = products_as_sold(sales, products).rename(
         sold_order_number="order_number", sold_line_number="line_number"
@@ -280,7 +270,7 @@ def fact_sales(
         history_customer_id="customer_id", history_order_number="order_number"
     )
     rfm = rfm_as_of(sales, as_of).rename(rfm_customer_id="customer_id")
-    joined = (
+    return (
         sales.left_join(known_customers, sales.customer_id == known_customers.known_customer_id)
         .left_join(
             sold,
@@ -298,6 +288,10 @@ def fact_sales(
         )
         .left_join(rfm, sales.customer_id == rfm.rfm_customer_id)
     )
+
+
+def fact_columns(joined: ir.Table, run: RunContext) -> ir.Table:
+    """The published columns: the line's attributes, amounts, time and behaviour features."""
     cost_amount = (joined.quantity * joined.product_cost).cast(MONEY)
     order_date = joined.order_date
     return joined.select(
@@ -357,4 +351,30 @@ def fact_sales(
         dates_out_of_order=joined.dates_out_of_order,
         is_future_dated=joined.is_future_dated,
         _gold_created_at=run.stamp(),
+    )
+
+
+@PIPELINE.model(
+    layer="gold",
+    inputs=(SILVER_SALES, SILVER_PRODUCTS, DIM_CUSTOMERS),
+    contract=contracts.FactSales,
+)
+def fact_sales(
+    sales: ir.Table, products: ir.Table, customers: ir.Table, *, run: RunContext
+) -> ir.Table:
+    """One row per sales line with customer, product, time and behaviour features.
+
+    Lines whose customer id or product number is unknown are kept with NULL attributes and
+    ``is_customer_known`` / ``is_product_known`` false; their behaviour features still follow
+    the line's own customer id. RFM features, computed at the as-of date, describe the
+    customer then.
+
+    Only lines that exist as of the as-of date are kept: lines dated after it are left out
+    (a build as of an earlier day sees the data as it was then); undated lines, including
+    future-dated ones (``is_future_dated``), are kept, as nothing places them after it.
+    """
+    return (
+        lines_as_of(sales, run.as_of)
+        .pipe(lines_in_context, products, customers, run.as_of)
+        .pipe(fact_columns, run)
     )

@@ -37,18 +37,17 @@ def data_quality_status(transactions: ir.IntegerValue, revenue: ir.NumericValue)
     return ibis.cases(((transactions > 0) & (revenue > 0), "Valid"), else_="Check Required")
 
 
-@PIPELINE.model(
-    layer="gold",
-    inputs=(SILVER_SALES, SILVER_CUSTOMERS),
-    contract=contracts.GoldDailySalesSummary,
-)
-def gold_daily_sales_summary(sales: ir.Table, customers: ir.Table, *, run: RunContext) -> ir.Table:
-    """Sales KPIs per sale date × store × product category."""
-    with_segments = valid_sales(sales, run).left_join(
+def with_customer_segments(sales: ir.Table, customers: ir.Table) -> ir.Table:
+    """Each sale with its customer's tenure and value segments (NULL for an unknown customer)."""
+    return sales.left_join(
         customers.select("customer_id", "customer_tenure_segment", "value_segment"),
         "customer_id",
     )
-    daily = with_segments.group_by(
+
+
+def daily_totals(sales: ir.Table) -> ir.Table:
+    """Totals per sale date × store × product category, the exact sums the KPIs divide."""
+    return sales.group_by(
         sale_date=_.transaction_date_clean,
         store_location=_.store_location_clean,
         product_category=_.category_clean,
@@ -63,6 +62,10 @@ def gold_daily_sales_summary(sales: ir.Table, customers: ir.Table, *, run: RunCo
         new_customers_count=_.customer_id.nunique(where=_.customer_tenure_segment == "New"),
         high_value_customers_count=_.customer_id.nunique(where=_.value_segment == "High Value"),
     )
+
+
+def daily_kpis(daily: ir.Table, run: RunContext) -> ir.Table:
+    """The published columns: amounts as money, averages and ratios from the exact totals."""
     return daily.select(
         # grain
         "sale_date",
@@ -86,6 +89,21 @@ def gold_daily_sales_summary(sales: ir.Table, customers: ir.Table, *, run: RunCo
         # quality
         data_quality_status=data_quality_status(daily.transaction_count, daily.total_revenue),
         _gold_created_at=run.stamp(),
+    )
+
+
+@PIPELINE.model(
+    layer="gold",
+    inputs=(SILVER_SALES, SILVER_CUSTOMERS),
+    contract=contracts.GoldDailySalesSummary,
+)
+def gold_daily_sales_summary(sales: ir.Table, customers: ir.Table, *, run: RunContext) -> ir.Table:
+    """Sales KPIs per sale date × store × product category."""
+    return (
+        valid_sales(sales, run)
+        .pipe(with_customer_segments, customers)
+        .pipe(daily_totals)
+        .pipe(daily_kpis, run)
     )
 
 
@@ -141,36 +159,34 @@ def purchase_frequency(
     return ratio(transactions, ibis.cases((lifespan_days > 0, lifespan_days), else_=1), 4)
 
 
-@PIPELINE.model(
-    layer="gold",
-    inputs=(SILVER_SALES, SILVER_CUSTOMERS),
-    contract=contracts.GoldCustomerLifetimeValue,
-)
-def gold_customer_lifetime_value(
-    sales: ir.Table, customers: ir.Table, *, run: RunContext
-) -> ir.Table:
-    """Lifetime value, segment and activity per valid customer with valid sales."""
-    purchases = (
-        valid_sales(sales, run)
-        .group_by("customer_id")
-        .aggregate(
-            total_transactions=_.transaction_id.nunique(),
-            total_spent=_.total_amount.sum(),
-            priced_orders=_.total_amount.count(),
-            highest_order_value=_.total_amount.max(),
-            first_purchase_date=_.transaction_date_clean.min(),
-            last_purchase_date=_.transaction_date_clean.max(),
-            purchase_days=_.transaction_date_clean.nunique(),
-            total_items_purchased=_.quantity_valid.sum(),
-        )
+def purchase_history(sales: ir.Table, run: RunContext) -> ir.Table:
+    """Per customer: totals of the valid sales, first and last purchase, and the days between
+    them and from the last one to the as-of date."""
+    purchases = sales.group_by("customer_id").aggregate(
+        total_transactions=_.transaction_id.nunique(),
+        total_spent=_.total_amount.sum(),
+        priced_orders=_.total_amount.count(),
+        highest_order_value=_.total_amount.max(),
+        first_purchase_date=_.transaction_date_clean.min(),
+        last_purchase_date=_.transaction_date_clean.max(),
+        purchase_days=_.transaction_date_clean.nunique(),
+        total_items_purchased=_.quantity_valid.sum(),
     )
-    lifespan_days = days_between(purchases.first_purchase_date, purchases.last_purchase_date)
-    behaviour = purchases.mutate(
-        customer_lifespan_days=lifespan_days,
+    return purchases.mutate(
+        customer_lifespan_days=days_between(
+            purchases.first_purchase_date, purchases.last_purchase_date
+        ),
         days_since_last_purchase=days_between(purchases.last_purchase_date, run.as_of),
     )
-    valid_customers = customers.filter(_.is_valid_customer)
-    joined = behaviour.join(valid_customers, "customer_id")
+
+
+def of_valid_customers(behaviour: ir.Table, customers: ir.Table) -> ir.Table:
+    """Only customers silver marks valid, with their description; the others drop out."""
+    return behaviour.join(customers.filter(_.is_valid_customer), "customer_id")
+
+
+def lifetime_value(joined: ir.Table, run: RunContext) -> ir.Table:
+    """The published columns: value, segment, activity and frequency of each customer."""
     return joined.select(
         # customer
         "customer_id",
@@ -205,6 +221,23 @@ def gold_customer_lifetime_value(
             joined.total_spent, joined.total_transactions, joined.days_since_last_purchase
         ),
         _gold_created_at=run.stamp(),
+    )
+
+
+@PIPELINE.model(
+    layer="gold",
+    inputs=(SILVER_SALES, SILVER_CUSTOMERS),
+    contract=contracts.GoldCustomerLifetimeValue,
+)
+def gold_customer_lifetime_value(
+    sales: ir.Table, customers: ir.Table, *, run: RunContext
+) -> ir.Table:
+    """Lifetime value, segment and activity per valid customer with valid sales."""
+    return (
+        valid_sales(sales, run)
+        .pipe(purchase_history, run)
+        .pipe(of_valid_customers, customers)
+        .pipe(lifetime_value, run)
     )
 
 
@@ -258,37 +291,41 @@ def business_recommendation(
     )
 
 
-@PIPELINE.model(
-    layer="gold",
-    inputs=(SILVER_SALES, SILVER_PRODUCTS),
-    contract=contracts.GoldProductPerformance,
-)
-def gold_product_performance(sales: ir.Table, products: ir.Table, *, run: RunContext) -> ir.Table:
-    """Sales, margin, inventory and advice per valid product; no sales means revenue 0."""
-    product_sales = (
-        valid_sales(sales, run)
-        .group_by("product_id")
-        .aggregate(
-            total_sales_transactions=_.transaction_id.nunique(),
-            unique_customers=_.customer_id.nunique(),
-            total_quantity_sold=_.quantity_valid.sum(),
-            total_revenue=_.total_amount.sum(),
-            priced_sales=_.total_amount.count(),
-            first_sale_date=_.transaction_date_clean.min(),
-            last_sale_date=_.transaction_date_clean.max(),
-        )
+def product_sales(sales: ir.Table) -> ir.Table:
+    """Per product: totals of its valid sales and the dates of its first and last sale."""
+    return sales.group_by("product_id").aggregate(
+        total_sales_transactions=_.transaction_id.nunique(),
+        unique_customers=_.customer_id.nunique(),
+        total_quantity_sold=_.quantity_valid.sum(),
+        total_revenue=_.total_amount.sum(),
+        priced_sales=_.total_amount.count(),
+        first_sale_date=_.transaction_date_clean.min(),
+        last_sale_date=_.transaction_date_clean.max(),
     )
-    catalogue = products.left_join(product_sales, "product_id").mutate(
+
+
+def catalogue_with_sales(products: ir.Table, sales: ir.Table) -> ir.Table:
+    """Every product, valid or not, with its sales totals; a product never sold has zeros
+    (its ``priced_sales`` stays NULL: it only divides the revenue, 0 either way)."""
+    return products.left_join(product_sales(sales), "product_id").mutate(
         total_sales_transactions=_.total_sales_transactions.fill_null(0),
         unique_customers=_.unique_customers.fill_null(0),
         total_quantity_sold=_.total_quantity_sold.fill_null(0),
         total_revenue=_.total_revenue.fill_null(0),
-        priced_sales=_.priced_sales.fill_null(0),
     )
+
+
+def valid_products_with_category_revenue(catalogue: ir.Table) -> ir.Table:
+    """The valid products, each with its category's revenue over the whole catalogue (invalid
+    products' sales count towards their category)."""
     categories = catalogue.group_by("category_clean").aggregate(
         category_total_revenue=_.total_revenue.sum()
     )
-    joined = catalogue.filter(_.is_valid_product).left_join(categories, "category_clean")
+    return catalogue.filter(_.is_valid_product).left_join(categories, "category_clean")
+
+
+def product_kpis(joined: ir.Table, run: RunContext) -> ir.Table:
+    """The published columns: sales, margin, inventory, category share and advice."""
     return joined.select(
         # product
         "product_id",
@@ -335,4 +372,18 @@ def gold_product_performance(sales: ir.Table, products: ir.Table, *, run: RunCon
             joined.stock_quantity_valid,
         ),
         _gold_created_at=run.stamp(),
+    )
+
+
+@PIPELINE.model(
+    layer="gold",
+    inputs=(SILVER_SALES, SILVER_PRODUCTS),
+    contract=contracts.GoldProductPerformance,
+)
+def gold_product_performance(sales: ir.Table, products: ir.Table, *, run: RunContext) -> ir.Table:
+    """Sales, margin, inventory and advice per valid product; no sales means revenue 0."""
+    return (
+        catalogue_with_sales(products, valid_sales(sales, run))
+        .pipe(valid_products_with_category_revenue)
+        .pipe(product_kpis, run)
     )
