@@ -5,6 +5,7 @@ PySpark and a JVM, which the other sessions do not install. One Spark build and 
 build serve the whole module.
 """
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import duckdb
 import ibis
 import pyarrow
+import pyarrow.parquet as pq
 import pytest
 import test_bronze_history as history
 from conftest import SEEDS
@@ -109,18 +111,34 @@ def test_every_table_holds_the_same_rows_on_spark_and_duckdb(
 def test_duckdb_reads_the_parquet_files_spark_wrote(
     spark_folder: Path, spark_warehouse: SparkWarehouse
 ) -> None:
-    """Other readers of the warehouse: Spark stores naive timestamps (the run stamps) as
-    Parquet ``TIMESTAMP_NTZ``, not adjusted to UTC; DuckDB reads the same values back."""
+    """Other readers of the warehouse: the run stamps are UTC instants in the files, and DuckDB
+    reads back the same values."""
     files = spark_folder / "tables" / "gold.db" / "fact_sales" / "*.parquet"
     frame = duckdb.sql(f"SELECT * FROM read_parquet('{files}')")
-    assert dict(zip(frame.columns, map(str, frame.types), strict=True))["_gold_created_at"] == (
-        "TIMESTAMP"
-    )
+    types = dict(zip(frame.columns, map(str, frame.types), strict=True))
+    assert types["_gold_created_at"] == "TIMESTAMP WITH TIME ZONE"
+    in_utc = frame.select("* REPLACE (timezone('UTC', _gold_created_at) AS _gold_created_at)")
     got = sorted(
-        (tuple(row) for row in frame.fetchall()),
+        (tuple(row) for row in in_utc.fetchall()),
         key=lambda row: tuple((value is None, str(value)) for value in row),
     )
     assert got == rows(spark_warehouse.con, "gold", "fact_sales")
+
+
+def test_the_parquet_files_carry_standard_utc_timestamps(spark_folder: Path) -> None:
+    """Not Spark's legacy INT96, which readers that skip the metastore (pyarrow, Trino's or
+    Athena's Parquet readers) must be told how to read: INT64 microseconds adjusted to UTC."""
+    [first, *_] = sorted((spark_folder / "tables" / "gold.db" / "fact_sales").glob("*.parquet"))
+    schema = pq.ParquetFile(first).schema
+    stamp = schema.column(schema.names.index("_gold_created_at"))
+    assert stamp.physical_type == "INT64"
+    logical = json.loads(stamp.logical_type.to_json())
+    assert (logical["Type"], logical["isAdjustedToUTC"], logical["timeUnit"]) == (
+        "Timestamp",
+        True,
+        "microseconds",
+    )
+    assert pq.read_schema(first).field("_gold_created_at").type == pyarrow.timestamp("us", tz="UTC")
 
 
 def test_local_mode_defaults_yield_to_the_users_settings(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "medallion_ibis.model": ("AsOfRule", "Model", "Pipeline", "RunContext", "Source"),
     "medallion_ibis.quarantine": ("KeyScreen",),
     "medallion_ibis.ingest": ("with_lineage",),
+    "medallion_ibis.ranking": ("with_ntile",),
     "medallion_ibis.contracts": (
         "DATE",
         "FLAG",
@@ -111,6 +112,7 @@ __all__ = [
     "trim",
     "upper_text",
     "with_lineage",
+    "with_ntile",
 ]
 
 if TYPE_CHECKING:
@@ -151,6 +153,7 @@ if TYPE_CHECKING:
         upper_text,
     )
     from medallion_ibis.quarantine import KeyScreen
+    from medallion_ibis.ranking import with_ntile
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
-from medallion_ibis import MONEY, RunContext, days_between, md5
+from medallion_ibis import MONEY, RunContext, days_between, md5, with_ntile
 
 from . import contracts
 from .sources import PIPELINE
@@ -191,11 +191,6 @@ def prior_orders(sales: ir.Table) -> ir.Table:
 # --- RFM as of the build -----------------------------------------------------------------------
 
 
-def quintile(*order: ir.Value) -> ir.IntegerValue:
-    """Score 1–5 by quintile of ``order`` (ties broken by the order's last key, a unique id)."""
-    return (ibis.ntile(SCORE_BUCKETS).over(ibis.window(order_by=list(order))) + 1).cast("int64")
-
-
 def rfm_as_of(sales: ir.Table, as_of: ir.DateValue) -> ir.Table:
     """Recency, frequency and monetary value per customer from the orders up to ``as_of``.
 
@@ -215,16 +210,17 @@ def rfm_as_of(sales: ir.Table, as_of: ir.DateValue) -> ir.Table:
             monetary=_.order_spend.sum(),
         )
     )
-    recency = days_between(per_customer.last_order, as_of).cast("int64")
-    return per_customer.select(
+    measured = per_customer.select(
         "customer_id",
-        recency_days=recency,
+        recency_days=days_between(per_customer.last_order, as_of).cast("int64"),
         frequency=per_customer.frequency.cast("int64"),
         monetary=per_customer.monetary.cast(MONEY),
-        recency_score=quintile(recency.desc(), per_customer.customer_id),
-        frequency_score=quintile(per_customer.frequency, per_customer.customer_id),
-        monetary_score=quintile(per_customer.monetary, per_customer.customer_id),
     )
+    scored = with_ntile(
+        measured, "recency_score", SCORE_BUCKETS, "recency_days", "customer_id", descending=True
+    )
+    scored = with_ntile(scored, "frequency_score", SCORE_BUCKETS, "frequency", "customer_id")
+    return with_ntile(scored, "monetary_score", SCORE_BUCKETS, "monetary", "customer_id")
 
 
 # --- time and age ------------------------------------------------------------------------------
