@@ -32,7 +32,7 @@ def test_an_amount_without_a_unit_or_too_small_is_refused(tmp_path: Path, value:
 
 
 def test_duckdb_is_capped_at_the_limit(tmp_path: Path) -> None:
-    capped = DuckDBWarehouse(tmp_path / "capped.duckdb", 300 * 2**20)
+    capped = DuckDBWarehouse(tmp_path / "capped.duckdb", memory_limit=300 * 2**20)
     free = DuckDBWarehouse(tmp_path / "free.duckdb")
     try:
         setting = "SELECT current_setting('memory_limit')"

@@ -10,7 +10,9 @@ def open_warehouse(settings: Settings) -> Warehouse:
     if settings.backend == "duckdb":
         from medallion_ibis.backends.duckdb import DuckDBWarehouse
 
-        return DuckDBWarehouse(settings.duckdb_path, settings.wait, settings.memory_limit)
+        return DuckDBWarehouse(
+            settings.duckdb_path, wait_seconds=settings.wait, memory_limit=settings.memory_limit
+        )
     if settings.backend == "postgres":
         from medallion_ibis.backends.postgres import PostgresWarehouse
 

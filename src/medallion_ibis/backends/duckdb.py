@@ -97,7 +97,7 @@ class DuckDBWarehouse(Warehouse):
     name = "duckdb"
 
     def __init__(
-        self, path: Path, wait_seconds: float = 0.0, memory_limit: int | None = None
+        self, path: Path, *, wait_seconds: float = 0.0, memory_limit: int | None = None
     ) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
