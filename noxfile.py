@@ -46,7 +46,9 @@ def tests(session: nox.Session) -> None:
     env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
     env.setdefault("HYPOTHESIS_PROFILE", "ci")
     ignored = (f"--ignore={SPARK_TESTS}", f"--ignore={SPARK_CLUSTER_TESTS}")
-    session.run("pytest", *ignored, *session.posargs, env=env)
+    # One worker per core; a test module stays on one worker, so its shared build runs once.
+    parallel = ("-n", "auto", "--dist", "loadfile")
+    session.run("pytest", *parallel, *ignored, *session.posargs, env=env)
 
 
 @nox.session(python=PYTHON)
