@@ -18,8 +18,9 @@ PYTHON = "3.11"
 PASSED_ENV = ("MEDALLION_TEST_PG_URL", "HYPOTHESIS_PROFILE")
 MUTMUT = "mutmut==3.8.1"
 """Pinned: tests/mutmut_scope.py reads mutmut's stats state, which is not a public API."""
-SPARK_TESTS = "tests/test_pyspark.py"
-"""Needs PySpark and Java, which only the spark session installs."""
+SPARK_TESTS = ("tests/test_pyspark.py", "tests/test_pyspark_history.py")
+"""Need PySpark and Java, which only the spark session installs; each runs in a pytest process
+of its own, since a JVM keeps the first Hive metastore it opens."""
 SPARK_CLUSTER_TESTS = "tests/test_spark_cluster.py"
 """Starts a standalone Spark cluster: minutes, so only on request (``nox -s spark_cluster``)."""
 
@@ -45,7 +46,7 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
     env.setdefault("HYPOTHESIS_PROFILE", "ci")
-    ignored = (f"--ignore={SPARK_TESTS}", f"--ignore={SPARK_CLUSTER_TESTS}")
+    ignored = [f"--ignore={path}" for path in (*SPARK_TESTS, SPARK_CLUSTER_TESTS)]
     # One worker per core; a test module stays on one worker, so its shared build runs once.
     parallel = ("-n", "auto", "--dist", "loadfile")
     session.run("pytest", *parallel, *ignored, *session.posargs, env=env)
@@ -55,7 +56,8 @@ def tests(session: nox.Session) -> None:
 def spark(session: nox.Session) -> None:
     """Both pipelines on Spark in local mode (needs Java), every table compared with DuckDB."""
     session.install("-e", ".[test,spark]")
-    session.run("pytest", SPARK_TESTS, *session.posargs)
+    for module in SPARK_TESTS:
+        session.run("pytest", module, *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -196,7 +196,7 @@ def duckdb_reader(path: Path) -> Iterator[ibis.BaseBackend]:
 def history(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[Snapshot]]:
-    """The scenario of ``run_history`` on each engine (Spark: tests/test_pyspark.py)."""
+    """The scenario of ``run_history`` on each engine (Spark: tests/test_pyspark_history.py)."""
     root = tmp_path_factory.mktemp("history")
     if request.param == "duckdb":
         settings = history_settings(root)

@@ -6,8 +6,7 @@ build serve the whole module.
 """
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ import ibis
 import pyarrow
 import pyarrow.parquet as pq
 import pytest
-import test_bronze_history as history
 from conftest import SEEDS
 from helpers import rows
 
@@ -204,45 +202,3 @@ def test_the_build_is_logged_with_its_quarantine_counts(spark_warehouse: SparkWa
     }
     assert logged == held
     assert all(held.values())
-
-
-@contextmanager
-def spark_reader(folder: Path) -> Iterator[ibis.BaseBackend]:
-    warehouse = SparkWarehouse(folder, conf=SMALL_SPARK)
-    try:
-        yield warehouse.con
-    finally:
-        warehouse.close()
-
-
-@pytest.fixture(scope="module")
-def spark_history(tmp_path_factory: pytest.TempPathFactory) -> list[history.Snapshot]:
-    """tests/test_bronze_history.py's four builds (new files, the same again, a corrected
-    file, a full refresh), on Spark: bronze appends by a copy there, not in a transaction."""
-    root = tmp_path_factory.mktemp("spark-history")
-    folder = root / "spark"
-    settings = history.history_settings(
-        root, backend="pyspark", spark_warehouse=str(folder), spark_conf=SMALL_SPARK
-    )
-    return history.run_history(settings, lambda: spark_reader(folder))
-
-
-@pytest.mark.parametrize(
-    "check",
-    [
-        history.test_a_glob_source_loads_every_matching_file_as_one_batch_each,
-        history.test_the_batch_log_records_each_file_it_loaded,
-        history.test_a_rerun_on_the_same_files_loads_nothing_and_publishes_the_same_tables,
-        history.test_within_the_first_load_the_later_file_wins,
-        history.test_a_full_refresh_says_what_it_drops_and_rebuilds_from_the_files_present,
-        history.test_a_cp1252_file_lands_as_utf8_text,
-    ],
-)
-def test_bronze_keeps_history_on_spark(
-    spark_history: list[history.Snapshot], check: Callable[[list[history.Snapshot]], None]
-) -> None:
-    check(spark_history)
-
-
-def test_a_corrected_file_wins_on_spark(spark_history: list[history.Snapshot]) -> None:
-    history.test_a_corrected_file_is_a_new_batch_and_its_records_win(spark_history[2])

@@ -444,7 +444,10 @@ class StallWatch:
 
     def _starved(self) -> bool:
         """Some stage is waiting to run and no task of any stage is running."""
-        tracker = self._context.statusTracker()
+        try:
+            tracker = self._context.statusTracker()
+        except AttributeError:  # another warehouse of this process stopped the shared context
+            return False
         stages = [tracker.getStageInfo(stage) for stage in tracker.getActiveStageIds()]
         active = [stage for stage in stages if stage is not None]
         return bool(active) and all(stage.numActiveTasks == 0 for stage in active)
