@@ -479,7 +479,9 @@ def generate(pipeline: str, folder: Path, sales: int, seed: int) -> Path:
 
 
 def prepare_postgres(pg_url: str) -> None:
-    """Create the benchmark's own database when it does not exist."""
+    """Start from an empty database: drop and create the one ``--pg-url`` names (the
+    benchmark's own, ``medallion_bench`` by default). Tables left by an earlier run, perhaps of
+    another version, would make the build measure something else, or refuse to append."""
     import psycopg
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -487,8 +489,8 @@ def prepare_postgres(pg_url: str) -> None:
     name = str(parts.get("dbname", "postgres"))
     server = make_conninfo(pg_url, dbname="postgres")
     with psycopg.connect(server, autocommit=True) as con:
-        if not con.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            con.execute(f'CREATE DATABASE "{name}"')
+        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        con.execute(f'CREATE DATABASE "{name}"')
 
 
 def machine() -> dict[str, Any]:
