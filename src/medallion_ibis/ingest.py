@@ -228,7 +228,7 @@ def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Line
     values = _joined_values(raw, source)
     counted = raw.mutate(
         __record=ibis.row_number(),
-        __line_breaks=values.length() - values.replace("\n", "").length(),
+        __line_breaks=_line_breaks_in(values),
         _row_hash=md5(values),
     )
     # A running sum up to the current record, minus its own breaks: DuckDB computes that frame
@@ -250,16 +250,32 @@ def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Line
             raise explain_csv_error(path, error) from None
     else:
         placed = placed.mutate(__skipped=ibis.literal(0, type="int64"))
-    return placed.select(
-        *source.columns,
-        _source_file=ibis.literal(lineage.source_file),
-        _source_system=ibis.literal(source.system),
-        _row_number=(placed["__line"] + placed["__skipped"]).cast("int64"),
-        _loaded_at=ibis.literal(lineage.loaded_at, type="timestamp"),
-        _run_id=ibis.literal(lineage.run_id),
-        _row_hash=placed._row_hash,
-        _batch_id=ibis.literal(lineage.batch_id, type="int64"),
-    )
+    values = {
+        name: ibis.literal(value, type=LINEAGE_TYPES[name])
+        for name, value in per_batch_lineage(source, lineage).items()
+    }
+    values["_row_number"] = (placed["__line"] + placed["__skipped"]).cast("int64")
+    values["_row_hash"] = placed._row_hash
+    return placed.select(*source.columns, **{name: values[name] for name in LINEAGE_TYPES})
+
+
+def per_batch_lineage(source: Source, lineage: Lineage) -> dict[str, object]:
+    """The lineage values every row of one batch shares (the others, line and hash, differ
+    from row to row)."""
+    return {
+        "_source_file": lineage.source_file,
+        "_source_system": source.system,
+        "_loaded_at": lineage.loaded_at,
+        "_run_id": lineage.run_id,
+        "_batch_id": lineage.batch_id,
+    }
+
+
+def _line_breaks_in(values: ir.StringValue) -> ir.IntegerValue:
+    """How many line breaks a record's values hold; counted only in the rare record that has
+    any, since the count (length minus length without them) copies every record's text."""
+    counted = values.length() - values.replace("\n", "").length()
+    return values.contains("\n").ifelse(counted, 0)
 
 
 def bronze_schema(source: Source) -> ibis.Schema:

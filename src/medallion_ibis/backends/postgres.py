@@ -1,8 +1,8 @@
 """PostgreSQL: production builds of the gold tables.
 
 Bronze rows are parsed by DuckDB (the one CSV reader, see ``ingest``) and streamed into
-PostgreSQL with COPY: row-by-row inserts, which is what ``create_table`` from Arrow does, are
-ten to a hundred times slower.
+PostgreSQL with COPY (see ``postgres_copy``): row-by-row inserts, which is what
+``create_table`` from Arrow does, are ten to a hundred times slower.
 """
 
 import tempfile
@@ -32,6 +32,7 @@ from medallion_ibis.backends.base import (
     missing_columns,
 )
 from medallion_ibis.backends.duckdb import limit_memory
+from medallion_ibis.backends.postgres_copy import copy_bronze
 from medallion_ibis.backends.postgres_fence import fence_parsing
 from medallion_ibis.backends.postgres_publish import Staged, append_in_place, put_in_place
 from medallion_ibis.errors import (
@@ -40,11 +41,10 @@ from medallion_ibis.errors import (
     PublishBlocked,
     PublishRejected,
 )
-from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
+from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, per_batch_lineage, read_source
 from medallion_ibis.model import Lineage, Source
 from medallion_ibis.redact import redact_text, redact_url
 
-COPY_CHUNK_BYTES = 1 << 20
 BUILD_LOCK_KEY = 0x6D656461
 """Advisory-lock key shared by every medallion-ibis build against one database."""
 LOCK_HOLDER = """
@@ -179,23 +179,21 @@ class PostgresWarehouse(Warehouse):
 
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
         bronze = read_source(self._reader, path, source, lineage)
-        with tempfile.TemporaryDirectory(prefix="medallion-") as scratch:
-            parsed = Path(scratch) / "bronze.csv"
-            try:
-                self._reader.to_csv(bronze, parsed, header=False)
-            except CSV_ERRORS as error:
-                raise explain_csv_error(path, error) from None
-            return self._copy_csv(staged, parsed)
-
-    def _copy_csv(self, staged: str, parsed: Path) -> int:
-        statement = sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(
-            sql.Identifier(STAGING_SCHEMA, staged)
-        )
-        with self._raw.cursor() as cursor, self._raw.transaction():
-            with cursor.copy(statement) as copy, parsed.open("rb") as rows:
-                while chunk := rows.read(COPY_CHUNK_BYTES):
-                    copy.write(chunk)
-            return cursor.rowcount
+        per_batch = per_batch_lineage(source, lineage)
+        per_row = bronze.select(*(name for name in bronze.columns if name not in per_batch))
+        target = sql.Identifier(STAGING_SCHEMA, staged)
+        try:
+            with self._raw.cursor() as cursor, self._raw.transaction():
+                return copy_bronze(
+                    cursor,
+                    target,
+                    self._reader.con,
+                    str(self._reader.compile(per_row)),
+                    per_row.columns,
+                    per_batch,
+                )
+        except CSV_ERRORS as error:
+            raise explain_csv_error(path, error) from None
 
     def publish(
         self, publications: Sequence[Publication], ledger: Sequence[LedgerRows] = ()
