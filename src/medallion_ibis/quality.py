@@ -10,6 +10,7 @@ import pandera.ibis as pa
 from ibis import _
 from pandera.config import ValidationDepth, config_context
 
+from medallion_ibis.contract_scan import every_row_passes
 from medallion_ibis.errors import ModelFailed
 
 EXAMPLES_PER_CHECK = 3
@@ -19,21 +20,34 @@ def check_contract(node: str, contract: pa.DataFrameSchema, staged: ir.Table, ro
     """Validate ``staged`` in the database; every violated check is reported at once.
 
     An empty table is checked for its columns and types only: pandera's ibis backend treats
-    the NULL that ``all()`` returns over zero rows as a failure of every data check.
+    the NULL that ``all()`` returns over zero rows as a failure of every data check. So is a
+    table whose rows one scan shows to pass every column check (``contract_scan``); pandera
+    checks the rows itself only to find and report what fails, or when the columns and
+    types are wrong (the scan's conditions need the right types).
     """
-    depth = ValidationDepth.SCHEMA_AND_DATA if rows else ValidationDepth.SCHEMA_ONLY
-    failures: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    try:
-        with config_context(validation_depth=depth):
-            _without_key(contract).validate(staged, lazy=True)
-    except pandera.errors.SchemaErrors as errors:
-        failures.update(_failure_examples(errors))
+    keyless = _without_key(contract)
+    failures = _violations(keyless, staged, ValidationDepth.SCHEMA_ONLY)
+    if rows and (failures or not every_row_passes(keyless, staged)):
+        failures = _violations(keyless, staged, ValidationDepth.SCHEMA_AND_DATA)
     if rows and contract.unique and set(contract.unique) <= set(staged.columns):
         repeated = _rows_repeating_a_key(staged, list(contract.unique))
         if repeated:
             failures[("table", "multiple_fields_uniqueness")] = repeated
     if failures:
         raise ModelFailed(node, "contract violated:\n" + _described(failures))
+
+
+def _violations(
+    contract: pa.DataFrameSchema, staged: ir.Table, depth: ValidationDepth
+) -> defaultdict[tuple[str, str], list[Any]]:
+    """What pandera finds wrong at ``depth``: where and which check → failing values."""
+    failures: defaultdict[tuple[str, str], list[Any]] = defaultdict(list)
+    try:
+        with config_context(validation_depth=depth):
+            contract.validate(staged, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        failures.update(_failure_examples(errors))
+    return failures
 
 
 def _without_key(contract: pa.DataFrameSchema) -> pa.DataFrameSchema:
