@@ -100,16 +100,22 @@ def render(sql_file: Path, values: RunValues, **paths: Path) -> str:
 def run_duckdb(
     seeds: Path, database: Path, values: RunValues, memory_limit: str | None = None
 ) -> None:
-    """The DuckDB baseline into ``database`` (bronze, silver and gold), one transaction;
-    ``memory_limit`` (``2GB``) caps what DuckDB holds before it spills to disk."""
+    """The DuckDB baseline into ``database`` (bronze, silver and gold); ``memory_limit``
+    (``2GB``) caps what DuckDB holds before it spills to disk.
+
+    Each statement commits on its own, as a hand writer filling an empty file would: one
+    transaction around the whole script keeps every new table in DuckDB's transaction-local
+    storage until the commit, which made the baseline 35 % slower at 1M sales (9.8 s against
+    7.2 s, machine quiet). The build publishes atomically without that cost (it stages
+    committed tables and renames them in one transaction), so the limit it is measured
+    against is the script without the wrapper.
+    """
     files = retail_files(seeds)
     with duckdb.connect(str(database)) as con:
         if memory_limit is not None:
             con.execute("SET memory_limit = $limit", {"limit": memory_limit})
-        con.execute("BEGIN TRANSACTION")
         con.execute(render(RETAIL_BRONZE_SQL, values, **files))
         con.execute(render(RETAIL_DUCKDB_SQL, values))
-        con.execute("COMMIT")
 
 
 BRONZE_TABLES = {
