@@ -74,12 +74,15 @@ def rows(
 
 
 @contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the test server, dropped afterwards (also
-    when the block fails): conftest's per-test ``pg_url`` and module-scoped builds use it."""
+def fresh_database(server_url: str, template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database on the test server, dropped afterwards (also when the block
+    fails): conftest's per-test ``pg_url`` and module-scoped builds use it. Empty, or a copy
+    of the database at URL ``template`` (which nobody may be connected to): copying a build
+    is much faster than building again."""
     name = f"medallion_test_{uuid.uuid4().hex[:12]}"
+    copy = "" if template is None else f' TEMPLATE "{template.rpartition("/")[2]}"'
     with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"{copy}')
     base, _, _ = server_url.rpartition("/")
     try:
         yield f"{base}/{name}"

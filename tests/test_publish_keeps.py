@@ -13,7 +13,7 @@ import duckdb
 import ibis.expr.types as ir
 import psycopg
 import pytest
-from helpers import build_into
+from helpers import build_into, fresh_database
 from retail_fixtures import write_seeds
 
 from medallion_ibis.errors import PublishBlocked, PublishRejected
@@ -44,11 +44,22 @@ def seeds(tmp_path: Path) -> Path:
     return write_seeds(tmp_path / "seeds")
 
 
+@pytest.fixture(scope="module")
+def first_build(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database holding one published retail build of the reference seeds, made once for
+    the module: each test changes its own copy."""
+    seeds = write_seeds(tmp_path_factory.mktemp("first") / "seeds")
+    with fresh_database(pg_server_url) as url:
+        assert build_pg(seeds, url).published
+        yield url
+
+
 @pytest.fixture
-def built(seeds: Path, pg_url: str) -> str:
-    """A database holding one published retail build."""
-    build_pg(seeds, pg_url)
-    return pg_url
+def built(first_build: str, pg_server_url: str) -> Iterator[str]:
+    """A database of its own holding the published build; the batch log names the seed files
+    relative to the seeds folder, so rebuilding from ``seeds`` finds them already loaded."""
+    with fresh_database(pg_server_url, template=first_build) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,15 +8,14 @@ build serve the whole module.
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import duckdb
-import ibis
 import pyarrow
 import pyarrow.parquet as pq
 import pytest
 from conftest import SEEDS
 from helpers import rows
+from spark_parity import PIPELINES, Tables, duckdb_reference, published_rows
 
 from medallion_ibis.backends.base import METADATA_SCHEMA, LedgerRows
 from medallion_ibis.backends.pyspark import (
@@ -27,32 +26,13 @@ from medallion_ibis.backends.pyspark import (
 from medallion_ibis.config import Settings, is_uri
 from medallion_ibis.runner import build
 
-PIPELINES = ("retail", "crm_erp")
-RUN_COLUMNS = ("_gold_created_at", "_loaded_at", "_run_id")
 SMALL_SPARK = {"spark.driver.memory": "1g"}
 """The machine is shared: a small driver is plenty for the bundled seeds."""
-
-Key = tuple[str, str]
-Tables = dict[Key, list[tuple[Any, ...]]]
-
-
-def published_tables(con: ibis.BaseBackend) -> list[Key]:
-    return [
-        (schema, table)
-        for schema in ("bronze", "silver", "gold")
-        for table in con.list_tables(database=schema)
-    ]
 
 
 @pytest.fixture(scope="module")
 def duckdb_tables(tmp_path_factory: pytest.TempPathFactory) -> Tables:
-    path = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
-    assert build(Settings(pipelines=PIPELINES, seeds=SEEDS, duckdb_path=path)).published
-    con = ibis.duckdb.connect(str(path))
-    try:
-        return {key: rows(con, *key, drop=RUN_COLUMNS) for key in published_tables(con)}
-    finally:
-        con.disconnect()
+    return duckdb_reference(tmp_path_factory.mktemp("duckdb"))
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +62,7 @@ def spark_warehouse(spark_folder: Path) -> Iterator[SparkWarehouse]:
 
 @pytest.fixture(scope="module")
 def spark_tables(spark_warehouse: SparkWarehouse) -> Tables:
-    con = spark_warehouse.con
-    return {key: rows(con, *key, drop=RUN_COLUMNS) for key in published_tables(con)}
+    return published_rows(spark_warehouse.con)
 
 
 def test_spark_publishes_the_same_tables_as_duckdb(

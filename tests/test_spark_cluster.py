@@ -15,12 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import ibis
 import pyspark
 import pytest
 from conftest import SEEDS
-from helpers import rows
-from test_pyspark import PIPELINES, RUN_COLUMNS, Tables, published_tables
+from spark_parity import PIPELINES, Tables, duckdb_reference, published_rows
 
 from medallion_ibis.backends.pyspark import SparkWarehouse
 from medallion_ibis.config import Settings
@@ -155,13 +153,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 @pytest.fixture(scope="module")
 def duckdb_tables(tmp_path_factory: pytest.TempPathFactory) -> Tables:
-    path = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
-    assert build(Settings(pipelines=PIPELINES, seeds=SEEDS, duckdb_path=path)).published
-    con = ibis.duckdb.connect(str(path))
-    try:
-        return {key: rows(con, *key, drop=RUN_COLUMNS) for key in published_tables(con)}
-    finally:
-        con.disconnect()
+    return duckdb_reference(tmp_path_factory.mktemp("duckdb"))
 
 
 @pytest.fixture(scope="module")
@@ -175,8 +167,7 @@ def cluster_folder(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -
 def cluster_tables(cluster: Cluster, cluster_folder: Path) -> Tables:
     warehouse = SparkWarehouse(cluster_folder, cluster.master_url, CLUSTER_DRIVER)
     try:
-        con = warehouse.con
-        return {key: rows(con, *key, drop=RUN_COLUMNS) for key in published_tables(con)}
+        return published_rows(warehouse.con)
     finally:
         warehouse.close()
 

@@ -12,16 +12,9 @@ import ibis.expr.types as ir
 
 from medallion_ibis import runlog
 from medallion_ibis.backends import Publication, Warehouse, open_warehouse, staged_name
-from medallion_ibis.backends.base import METADATA_SCHEMA, LedgerRows
-from medallion_ibis.batches import (
-    BATCHES_TABLE,
-    LoggedBatch,
-    SourceBatches,
-    live_batches,
-    log_rows,
-    logged_batches,
-    new_batches,
-)
+from medallion_ibis.backends.base import LedgerRows
+from medallion_ibis.batch_plan import BatchPlanner, refuse_shrunken
+from medallion_ibis.batches import BATCHES_TABLE, SourceBatches, log_rows
 from medallion_ibis.config import Settings
 from medallion_ibis.dag import build_order
 from medallion_ibis.errors import (
@@ -30,19 +23,13 @@ from medallion_ibis.errors import (
     ConfigurationError,
     MedallionError,
     ModelFailed,
-    SourceShrank,
 )
-from medallion_ibis.ingest import SourceFile, bronze_schema, file_sha256, source_files, utf8_text
+from medallion_ibis.ingest import SourceFile, source_files, utf8_text
 from medallion_ibis.model import Lineage, Model, Pipeline, RunContext, Source
 from medallion_ibis.project import installed_pipelines, select_pipelines
 from medallion_ibis.quality import check_contract
 from medallion_ibis.redact import redact_text
 from medallion_ibis.selection import Node
-
-SHRINK_LIMIT = 2
-"""A new version of a file must keep at least 1/SHRINK_LIMIT of its previous version's rows,
-and a full refresh at least 1/SHRINK_LIMIT of the bronze rows it drops (see
-``Build._refuse_shrunken``)."""
 
 
 @dataclass(frozen=True)
@@ -231,64 +218,13 @@ class Build:
         return [LedgerRows(BATCHES_TABLE, rows)]
 
     def _plan_batches(self, warehouse: Warehouse) -> None:
-        """Decide, for every source, which files are new batches (their SHA-256 is not in
-        bronze yet) before anything is loaded, and announce what a full refresh drops."""
-        log = warehouse.published(METADATA_SCHEMA, BATCHES_TABLE)
-        logged = [] if log is None else log.to_pyarrow().to_pylist()
-        next_id = max((int(row["batch_id"]) for row in logged), default=0) + 1
+        """Every source's batches, planned before anything is loaded (see ``batch_plan``)."""
+        planner = BatchPlanner(warehouse, self.settings.full_refresh, self.progress.announce)
         for step in self.steps:
-            if not isinstance(step.target, Source):
-                continue
-            source = step.target
-            live = live_batches(
-                logged_batches(
-                    row
-                    for row in logged
-                    if (row["pipeline"], row["source_table"]) == (step.pipeline.name, source.table)
+            if isinstance(step.target, Source):
+                self.batches[step.key] = planner.plan(
+                    step.pipeline.name, step.target, self.files[step.key]
                 )
-            )
-            published = warehouse.published(step.schema, step.table)
-            rebuild = self.settings.full_refresh or published is None
-            if published is not None and not rebuild:
-                self._check_appendable(step, published, live)
-            files = [(file, file_sha256(file.path)) for file in self.files[step.key]]
-            known = set() if rebuild else {batch.sha256 for batch in live}
-            plan = SourceBatches(
-                step.pipeline.name,
-                source,
-                new_batches(files, known, next_id),
-                [] if rebuild else live,
-                rebuild,
-            )
-            next_id += len(plan.new)
-            if rebuild and published is not None:
-                plan.dropped_rows = int(published.count().execute())
-                self.progress.announce(
-                    f"full refresh: {step.node} is rebuilt from the {len(files)} file(s) present; "
-                    f"its {plan.dropped_rows:,} rows of {len(live)} earlier batch(es) are dropped"
-                )
-            self.batches[step.key] = plan
-
-    def _check_appendable(self, step: Step, published: ir.Table, live: list[LoggedBatch]) -> None:
-        """New batches can be appended only to a bronze table with the source's columns, whose
-        rows the batch log accounts for; anything else needs an explicit full refresh."""
-        assert isinstance(step.target, Source)
-        expected = list(bronze_schema(step.target).names)
-        if list(published.columns) != expected:
-            missing = [name for name in expected if name not in published.columns]
-            extra = [name for name in published.columns if name not in expected]
-            raise ConfigurationError(
-                f"{step.node} has other columns than source {step.table} now lands (missing: "
-                f"{', '.join(missing) or 'none'}; unexpected: {', '.join(extra) or 'none'}), so "
-                "new batches cannot be appended to it; rebuild it from the files present with "
-                "--full-refresh (its current rows are dropped)"
-            )
-        if not live:
-            raise ConfigurationError(
-                f"{step.node} holds rows that {METADATA_SCHEMA}.{BATCHES_TABLE} does not account "
-                "for (it was built before batches were logged?); rebuild it from the files "
-                "present with --full-refresh (its current rows are dropped)"
-            )
 
     def _quarantined(self) -> runlog.QuarantineCounts:
         """Rows per source and rule in each staged quarantine table this run built."""
@@ -419,7 +355,8 @@ class Build:
                 )
         rows = sum(plan.rows.values())
         self._check_landed(warehouse, step, rows)
-        self._refuse_shrunken(plan)
+        if not self.settings.allow_shrink:
+            refuse_shrunken(plan)
         staged = warehouse.staged(step.staged)
         published = None if plan.rebuild else warehouse.published(step.schema, step.table)
         if published is None:
@@ -430,33 +367,6 @@ class Build:
                 earlier = earlier.cast(staged.schema())
             self.tables[step.key] = earlier.union(staged)
         return rows
-
-    def _refuse_shrunken(self, plan: SourceBatches) -> None:
-        """Bronze only grows, so the guard against a broken export watches the two ways rows
-        can still be lost: a new version of a file with less than half the rows of its
-        previous version (a truncated or empty re-export: its keys would win in silver), and
-        a full refresh that keeps less than half the rows it drops."""
-        if self.settings.allow_shrink:
-            return
-        advice = (
-            "so nothing was published; if the data really shrank, build again with --allow-shrink"
-        )
-        for batch in plan.new:
-            previous = plan.previous_version(batch)
-            rows = plan.rows[batch.batch_id]
-            if previous is not None and rows * SHRINK_LIMIT < previous.rows:
-                raise SourceShrank(
-                    f"{batch.file.path} has {rows:,} rows but its previous version (batch "
-                    f"{previous.batch_id}) had {previous.rows:,}: a file that lost more than "
-                    f"half its rows is probably a broken export, {advice}"
-                )
-        kept = sum(plan.rows.values())
-        if plan.rebuild and kept * SHRINK_LIMIT < plan.dropped_rows:
-            raise SourceShrank(
-                f"the full refresh of bronze.{plan.source.table} would keep {kept:,} rows of "
-                f"the {plan.dropped_rows:,} it drops: files missing or truncated are probably a "
-                f"broken export, {advice}"
-            )
 
     def _check_landed(self, warehouse: Warehouse, step: Step, parsed: int) -> None:
         """Bronze holds exactly the parsed rows. An engine can lose them without an error
