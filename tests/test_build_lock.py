@@ -25,18 +25,27 @@ HOLD_DATABASE = (
 )
 
 
-def release_later(lock: AbstractContextManager[None], seconds: float) -> threading.Thread:
+class Released(threading.Thread):
+    """Takes a lock at once and lets it go after some seconds; ``letting_go`` is set just
+    before it does, so whoever gets the lock next can tell it waited for the release."""
+
+    def __init__(self, lock: AbstractContextManager[None], seconds: float) -> None:
+        super().__init__()
+        self.lock, self.seconds = lock, seconds
+        self.taken, self.letting_go = threading.Event(), threading.Event()
+
+    def run(self) -> None:
+        with self.lock:
+            self.taken.set()
+            time.sleep(self.seconds)
+            self.letting_go.set()
+
+
+def release_later(lock: AbstractContextManager[None], seconds: float) -> Released:
     """Take ``lock`` now and let it go after ``seconds``, in another thread."""
-    taken = threading.Event()
-
-    def hold() -> None:
-        with lock:
-            taken.set()
-            time.sleep(seconds)
-
-    thread = threading.Thread(target=hold)
+    thread = Released(lock, seconds)
     thread.start()
-    assert taken.wait(10)
+    assert thread.taken.wait(10)
     return thread
 
 
@@ -63,7 +72,7 @@ def test_a_file_lock_waits_for_the_holder_to_finish(tmp_path: Path) -> None:
     path = tmp_path / "build.lock"
     holder = release_later(file_lock(path), 0.5)
     with file_lock(path, wait_seconds=30):
-        assert not holder.is_alive()
+        assert holder.letting_go.is_set()
     holder.join()
 
 
@@ -111,7 +120,7 @@ def test_postgres_names_the_build_holding_the_lock(pg_url: str) -> None:
             assert time.monotonic() - started >= 0.5
         waiting = release_later(holder.lock(), 0.5)
         with other.lock(wait_seconds=30):
-            assert not waiting.is_alive()
+            assert waiting.letting_go.is_set()
         waiting.join()
     finally:
         holder.close()

@@ -7,7 +7,7 @@ PostgreSQL with COPY (see ``postgres_copy``): row-by-row inserts, which is what
 
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -104,13 +104,22 @@ class PostgresWarehouse(Warehouse):
         """A session-level advisory lock, held by a connection of its own for the whole build
         and released by the server when that session ends, however the build ends. The
         holder's connection is named (``application_name``) so a build kept waiting can say
-        who holds it."""
+        who holds it.
+
+        A build that ends in this process unlocks before it disconnects: the server ends a
+        closed session a moment after the client has gone, and a build started right after
+        (a script's next step) was seen refused by the lock of the one before.
+        """
         with self._connect(application_name=_application_name()) as holder:
             if not self._take(holder, wait_seconds):
                 raise lock_busy(
                     f"the build lock on {redact_url(self.url)}", self._holder(holder), wait_seconds
                 )
-            yield
+            try:
+                yield
+            finally:
+                with suppress(psycopg.Error):  # a lost session has let go of it already
+                    holder.execute("SELECT pg_advisory_unlock(%s)", [BUILD_LOCK_KEY])
 
     def _take(self, holder: psycopg.Connection[tuple[Any, ...]], wait_seconds: float) -> bool:
         if wait_seconds <= 0:
