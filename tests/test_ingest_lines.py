@@ -44,6 +44,18 @@ def test_blank_lines_inside_quoted_values_are_part_of_the_record(tmp_path: Path)
     assert line_numbers(tmp_path, content) == {"a": 2, "b": 6, "c": 10, "d": 12, "e": 14}
 
 
+def test_blank_lines_only_inside_quoted_values_shift_nothing(tmp_path: Path) -> None:
+    content = b'key,text\na,"x\n\ny"\nb,2\nc,"\n\n"\nd,4\n'
+    # a: 2-4; b: 5; c: 6-8; d: 9
+    assert line_numbers(tmp_path, content) == {"a": 2, "b": 5, "c": 6, "d": 9}
+
+
+def test_a_record_whose_first_value_opens_with_a_blank_line(tmp_path: Path) -> None:
+    content = b'key,text\n"\n\na",1\n\nb,2\n'
+    # "\n\na": 2-4; blank 5; b: 6
+    assert line_numbers(tmp_path, content) == {"\n\na": 2, "b": 6}
+
+
 def test_crlf_blank_lines_are_counted(tmp_path: Path) -> None:
     content = b'key,text\r\n\r\na,1\r\nb,"two\r\n\r\nlines"\r\n\r\nc,3\r\n'
     assert line_numbers(tmp_path, content) == {"a": 3, "b": 4, "c": 8}
