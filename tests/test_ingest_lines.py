@@ -141,3 +141,12 @@ def test_a_nul_byte_is_refused_naming_file_and_line_on_every_engine(
     message = str(raised.value)
     assert message.startswith(f"{seeds / SALES.path}:3: ")
     assert "NUL" in message
+
+
+def test_an_error_quotes_the_record_with_its_leading_and_trailing_spaces(tmp_path: Path) -> None:
+    """Only line breaks around DuckDB's quote of the record are dropped: spaces are part of the
+    line, and the line is found in the file by its exact text."""
+    path = tmp_path / PAIR.path
+    path.write_bytes(b'key,text\na,"1\n\n2"\nb,2\n\n c,3,x \nd,4\n')
+    with pytest.raises(InputFileError, match=rf"^{path}:7: .* in line ' c,3,x '$"):
+        build_table(path)
