@@ -150,3 +150,31 @@ def test_an_error_quotes_the_record_with_its_leading_and_trailing_spaces(tmp_pat
     path.write_bytes(b'key,text\na,"1\n\n2"\nb,2\n\n c,3,x \nd,4\n')
     with pytest.raises(InputFileError, match=rf"^{path}:7: .* in line ' c,3,x '$"):
         build_table(path)
+
+
+LONG_LINE = "c,3," + "x" * 76
+"""A bad record of 80 characters, the longest shown whole."""
+
+
+@pytest.mark.parametrize(
+    ("bad_lines", "shown"),
+    [
+        (["XL,3,MAX"], "XL,3,MAX"),
+        (['b,"x ', "y", 'z",3'], 'b,"x '),
+        ([LONG_LINE], LONG_LINE),
+        ([LONG_LINE + "x"], LONG_LINE[:77] + "..."),
+    ],
+    ids=["letters-at-both-ends", "three-lines-with-a-space", "80-characters", "81-characters"],
+)
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_an_error_quotes_the_first_line_of_the_record(
+    tmp_path: Path, bad_lines: list[str], shown: str, line_end: str
+) -> None:
+    """Exactly as in the file, without its line end, cut to 77 characters and "..." past 80."""
+    path = tmp_path / PAIR.path
+    lines = ["key,text", "a,1", *bad_lines, "d,4", ""]
+    path.write_bytes(line_end.join(lines).encode())
+    with pytest.raises(InputFileError) as raised:
+        build_table(path)
+    assert str(raised.value).startswith(f"{path}:3: ")
+    assert str(raised.value).endswith(f" in line {shown!r}")
