@@ -3,6 +3,8 @@ cannot be read are refused with the file and line named (exit code 2 from the CL
 
 import hashlib
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -341,3 +343,26 @@ def test_another_encoding_is_read_through_a_utf8_copy_with_the_same_lines(
         assert readable != path
         assert readable.read_bytes() == text.encode("utf-8")
     assert not readable.exists()
+
+
+def test_the_utf8_copy_does_not_depend_on_the_locale(tmp_path: Path) -> None:
+    """Written as UTF-8 even where the locale's encoding is ASCII (C, with Python's coercion
+    to UTF-8 turned off), in a process of its own that imports this same package."""
+    path = tmp_path / "customers.csv"
+    text = "name,city\nJosé,Sète\n"
+    path.write_bytes(text.encode("cp1252"))
+    script = (
+        "import locale, sys\n"
+        "from pathlib import Path\n"
+        "from medallion_ibis.ingest import utf8_text\n"
+        "assert locale.getpreferredencoding(False) != 'UTF-8'\n"
+        "with utf8_text(Path(sys.argv[1]), 'cp1252') as copy:\n"
+        "    sys.stdout.buffer.write(copy.read_bytes())\n"
+    )
+    ascii_locale = {"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    env = {**os.environ, **ascii_locale, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(path)], env=env, capture_output=True, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == text.encode("utf-8")

@@ -105,12 +105,18 @@ def test_unreadable_file_is_one_sentence_naming_file_and_line(
     assert len(message) < 400, message
 
 
-@pytest.mark.parametrize("chunk_bytes", [15, 1 << 24], ids=["line-across-chunks", "one-chunk"])
+@pytest.mark.parametrize(
+    "chunk_bytes",
+    [10, 15, 19, 1 << 24],
+    ids=["a-line-a-chunk", "line-across-chunks", "line-break-opens-a-chunk", "one-chunk"],
+)
 def test_a_byte_not_in_the_declared_encoding_names_line_and_column(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int
 ) -> None:
-    """Found while transcoding, a chunk at a time: with 15-byte chunks the bad line starts in
-    the middle of the second chunk, after a line that began in the first."""
+    """Found while transcoding, a chunk at a time: with 10-byte chunks each line is a chunk
+    and the bad one the third; with 15 it starts in the middle of the second chunk, after a
+    line that began in the first; with 19 the second chunk opens with the line break before
+    it."""
     monkeypatch.setattr(ingest, "_SCAN_BYTES", chunk_bytes)
     path = tmp_path / "customers.csv"
     # 0x81 has no character in Windows-1252.
@@ -136,3 +142,11 @@ def test_the_line_named_too_long_is_the_first_over_the_limit(tmp_path: Path) -> 
     path.write_bytes(b"a,b\n" + b"x" * 9 + b"\n" + b"y" * 10 + b"\n")
     assert ingest._first_line_longer_than(path, 10) == 3
     assert ingest._first_line_longer_than(path, 11) == "?"
+
+
+def test_a_character_cut_off_at_the_end_of_the_file_is_refused(tmp_path: Path) -> None:
+    """The last byte opens a two-byte EUC-JP character that never ends: it is not dropped."""
+    path = tmp_path / "customers.csv"
+    path.write_bytes("名前,町\n山田,東京\n".encode("euc-jp") + "東".encode("euc-jp")[:1])
+    with pytest.raises(UnicodeDecodeError), utf8_text(path, "euc-jp"):
+        pass
