@@ -196,6 +196,28 @@ def test_customers_and_products_are_screened_on_their_own_keys(duck: ibis.BaseBa
     ]
 
 
+def test_a_record_superseded_by_a_later_batch_names_that_batch_and_its_file(
+    duck: ibis.BaseBackend,
+) -> None:
+    """Transaction 7 is sent again in batch 2, and 8 twice within batch 1: only 7's reason
+    points to another file and batch, each key's to its own kept record."""
+    first = bronze(SALES, [sale("7", note="old"), sale("8", note="a"), sale("8", note="b")])
+    second = bronze(SALES, [sale("7", note="new")], batch_id=2).mutate(
+        _source_file=ibis.literal("retail/raw_sales_2.csv")
+    )
+    expr = silver.quarantine(first.union(second), bronze(CUSTOMERS, []), bronze(PRODUCTS, []))
+    quarantined = sorted(records(duck, expr), key=lambda row: row["_row_number"])
+    assert [(row["_batch_id"], row["_row_number"], row["reason"]) for row in quarantined] == [
+        (
+            1,
+            2,
+            "transaction_id 7 is repeated; the record on line 2 of retail/raw_sales_2.csv "
+            "(batch 2) is kept",
+        ),
+        (1, 3, "transaction_id 8 is repeated; the record on line 4 is kept"),
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # a real build of dirty files
 
