@@ -3,6 +3,8 @@ cannot be read are refused with the file and line named (exit code 2 from the CL
 
 import hashlib
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,11 @@ from retail_fixtures import (
     write_seeds,
 )
 
+from medallion_ibis import ingest
 from medallion_ibis.cli import main
 from medallion_ibis.errors import InputFileError
 from medallion_ibis.examples.retail.sources import CUSTOMERS, PRODUCTS, SALES
-from medallion_ibis.ingest import explain_csv_error
+from medallion_ibis.ingest import explain_csv_error, utf8_text
 from medallion_ibis.runner import BuildResult
 
 FIELD_SEPARATOR = "\x1f"
@@ -310,3 +313,56 @@ def test_reference_files_are_what_the_suite_expects() -> None:
     """Guard for the assertions above: the bare quote is really unquoted in the file."""
     assert 'Monitor 24",' in (REFERENCE_RETAIL / "raw_sales.csv").read_text()
     assert '508,Monitor 24",' in (REFERENCE_RETAIL / "raw_products.csv").read_text()
+
+
+def test_a_utf8_file_is_read_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "sales.csv"
+    path.write_bytes("a,b\nCafé,1\n".encode())
+    for spelling in ("utf-8", "UTF8"):
+        with utf8_text(path, spelling) as readable:
+            assert readable == path
+
+
+@pytest.mark.parametrize(
+    ("encoding", "chunk_bytes"),
+    [("cp1252", 1 << 24), ("cp1252", 3), ("euc-jp", 3)],
+    ids=["cp1252", "cp1252-small-chunks", "euc-jp-characters-across-chunks"],
+)
+def test_another_encoding_is_read_through_a_utf8_copy_with_the_same_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str, chunk_bytes: int
+) -> None:
+    """Line ends stay as they were (CRLF and LF), so the copy's line numbers are the file's;
+    with small chunks, a two-byte character is split between two reads."""
+    monkeypatch.setattr(ingest, "_SCAN_BYTES", chunk_bytes)
+    text = (
+        "name,city\r\nJosé,Sète\r\nLéa,Zürich\n" if encoding == "cp1252" else "名前,町\n山田,東京\n"
+    )
+    path = tmp_path / "customers.csv"
+    path.write_bytes(text.encode(encoding))
+    with utf8_text(path, encoding) as readable:
+        assert readable != path
+        assert readable.read_bytes() == text.encode("utf-8")
+    assert not readable.exists()
+
+
+def test_the_utf8_copy_does_not_depend_on_the_locale(tmp_path: Path) -> None:
+    """Written as UTF-8 even where the locale's encoding is ASCII (C, with Python's coercion
+    to UTF-8 turned off), in a process of its own that imports this same package."""
+    path = tmp_path / "customers.csv"
+    text = "name,city\nJosé,Sète\n"
+    path.write_bytes(text.encode("cp1252"))
+    script = (
+        "import locale, sys\n"
+        "from pathlib import Path\n"
+        "from medallion_ibis.ingest import utf8_text\n"
+        "assert locale.getpreferredencoding(False) != 'UTF-8'\n"
+        "with utf8_text(Path(sys.argv[1]), 'cp1252') as copy:\n"
+        "    sys.stdout.buffer.write(copy.read_bytes())\n"
+    )
+    ascii_locale = {"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    env = {**os.environ, **ascii_locale, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(path)], env=env, capture_output=True, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == text.encode("utf-8")

@@ -44,6 +44,18 @@ def test_blank_lines_inside_quoted_values_are_part_of_the_record(tmp_path: Path)
     assert line_numbers(tmp_path, content) == {"a": 2, "b": 6, "c": 10, "d": 12, "e": 14}
 
 
+def test_blank_lines_only_inside_quoted_values_shift_nothing(tmp_path: Path) -> None:
+    content = b'key,text\na,"x\n\ny"\nb,2\nc,"\n\n"\nd,4\n'
+    # a: 2-4; b: 5; c: 6-8; d: 9
+    assert line_numbers(tmp_path, content) == {"a": 2, "b": 5, "c": 6, "d": 9}
+
+
+def test_a_record_whose_first_value_opens_with_a_blank_line(tmp_path: Path) -> None:
+    content = b'key,text\n"\n\na",1\n\nb,2\n'
+    # "\n\na": 2-4; blank 5; b: 6
+    assert line_numbers(tmp_path, content) == {"\n\na": 2, "b": 6}
+
+
 def test_crlf_blank_lines_are_counted(tmp_path: Path) -> None:
     content = b'key,text\r\n\r\na,1\r\nb,"two\r\n\r\nlines"\r\n\r\nc,3\r\n'
     assert line_numbers(tmp_path, content) == {"a": 3, "b": 4, "c": 8}
@@ -129,3 +141,40 @@ def test_a_nul_byte_is_refused_naming_file_and_line_on_every_engine(
     message = str(raised.value)
     assert message.startswith(f"{seeds / SALES.path}:3: ")
     assert "NUL" in message
+
+
+def test_an_error_quotes_the_record_with_its_leading_and_trailing_spaces(tmp_path: Path) -> None:
+    """Only line breaks around DuckDB's quote of the record are dropped: spaces are part of the
+    line, and the line is found in the file by its exact text."""
+    path = tmp_path / PAIR.path
+    path.write_bytes(b'key,text\na,"1\n\n2"\nb,2\n\n c,3,x \nd,4\n')
+    with pytest.raises(InputFileError, match=rf"^{path}:7: .* in line ' c,3,x '$"):
+        build_table(path)
+
+
+LONG_LINE = "c,3," + "x" * 76
+"""A bad record of 80 characters, the longest shown whole."""
+
+
+@pytest.mark.parametrize(
+    ("bad_lines", "shown"),
+    [
+        (["XL,3,MAX"], "XL,3,MAX"),
+        (['b,"x ', "y", 'z",3'], 'b,"x '),
+        ([LONG_LINE], LONG_LINE),
+        ([LONG_LINE + "x"], LONG_LINE[:77] + "..."),
+    ],
+    ids=["letters-at-both-ends", "three-lines-with-a-space", "80-characters", "81-characters"],
+)
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_an_error_quotes_the_first_line_of_the_record(
+    tmp_path: Path, bad_lines: list[str], shown: str, line_end: str
+) -> None:
+    """Exactly as in the file, without its line end, cut to 77 characters and "..." past 80."""
+    path = tmp_path / PAIR.path
+    lines = ["key,text", "a,1", *bad_lines, "d,4", ""]
+    path.write_bytes(line_end.join(lines).encode())
+    with pytest.raises(InputFileError) as raised:
+        build_table(path)
+    assert str(raised.value).startswith(f"{path}:3: ")
+    assert str(raised.value).endswith(f" in line {shown!r}")

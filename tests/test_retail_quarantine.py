@@ -16,7 +16,7 @@ from stand_ins import Row, bronze, records, run_context
 
 from medallion_ibis.examples.retail import silver
 from medallion_ibis.examples.retail.sources import CUSTOMERS, PRODUCTS, SALES
-from medallion_ibis.quarantine import QUARANTINE_COLUMNS
+from medallion_ibis.quarantine import QUARANTINE_COLUMNS, REJECT_REASON, REJECT_RULE, KeyScreen
 from medallion_ibis.runner import BuildResult
 
 SALES_PATH = "retail/raw_sales.csv"
@@ -193,6 +193,63 @@ def test_customers_and_products_are_screened_on_their_own_keys(duck: ibis.BaseBa
     products = records(duck, silver.silver_products_cleaned(bronze(PRODUCTS, product_rows)))
     assert [(row["product_id"], row["product_name_clean"]) for row in products] == [
         (501, "Laptop V2")
+    ]
+
+
+def later_batch(rows: Sequence[Row], batch_id: int) -> ibis.Table:
+    return bronze(SALES, rows, batch_id=batch_id).mutate(
+        _source_file=ibis.literal(f"retail/raw_sales_{batch_id}.csv")
+    )
+
+
+def test_a_record_superseded_by_a_later_batch_names_that_batch_and_its_file(
+    duck: ibis.BaseBackend,
+) -> None:
+    """Transactions 7 and 9 are sent again in batches 2 and 3, and 8 twice within batch 1:
+    each reason points to its own key's kept record, and to its file and batch only when
+    that is another batch."""
+    first = bronze(SALES, [sale("7"), sale("8"), sale("8"), sale("9")])
+    sales = first.union(later_batch([sale("7")], 2)).union(later_batch([sale("9")], 3))
+    expr = silver.quarantine(sales, bronze(CUSTOMERS, []), bronze(PRODUCTS, []))
+    quarantined = sorted(records(duck, expr), key=lambda row: row["_row_number"])
+    assert [(row["_batch_id"], row["_row_number"], row["reason"]) for row in quarantined] == [
+        (
+            1,
+            2,
+            "transaction_id 7 is repeated; the record on line 2 of retail/raw_sales_2.csv "
+            "(batch 2) is kept",
+        ),
+        (1, 3, "transaction_id 8 is repeated; the record on line 4 is kept"),
+        (
+            1,
+            5,
+            "transaction_id 9 is repeated; the record on line 2 of retail/raw_sales_3.csv "
+            "(batch 3) is kept",
+        ),
+    ]
+
+
+def test_accepted_rows_carry_exactly_the_bronze_columns(duck: ibis.BaseBackend) -> None:
+    sales = bronze(SALES, [sale("7"), sale("7"), sale("")])
+    accepted = silver.SALES_KEYS.accepted(sales)
+    assert accepted.columns == sales.columns
+    assert [row["_row_number"] for row in records(duck, accepted)] == [3]
+
+
+def test_a_key_of_several_columns_is_named_with_all_its_values(duck: ibis.BaseBackend) -> None:
+    screen = KeyScreen(source_table="lines", required=("order",), integer=(), key=("order", "line"))
+    rows = ibis.memtable(
+        {
+            "order": ["A", "A", "A"],
+            "line": ["1", "2", "1"],
+            "_batch_id": [1, 1, 1],
+            "_row_number": [2, 3, 4],
+            "_source_file": ["lines.csv"] * 3,
+        }
+    )
+    classified = records(duck, screen.classify(rows))
+    assert [(row["_row_number"], row[REJECT_REASON]) for row in classified if row[REJECT_RULE]] == [
+        (2, "order, line A, 1 is repeated; the record on line 4 is kept")
     ]
 
 
