@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import build_into
 from retail_fixtures import write_seeds
 
 from medallion_ibis import ingest
@@ -148,5 +149,22 @@ def test_a_character_cut_off_at_the_end_of_the_file_is_refused(tmp_path: Path) -
     """The last byte opens a two-byte EUC-JP character that never ends: it is not dropped."""
     path = tmp_path / "customers.csv"
     path.write_bytes("名前,町\n山田,東京\n".encode("euc-jp") + "東".encode("euc-jp")[:1])
-    with pytest.raises(UnicodeDecodeError), utf8_text(path, "euc-jp"):
+    with (
+        pytest.raises(InputFileError, match=rf"^{path}:3: the file ends inside a character"),
+        utf8_text(path, "euc-jp"),
+    ):
         pass
+
+
+def test_a_byte_that_is_not_utf8_in_a_data_line_names_its_line_and_column(
+    tmp_path: Path,
+) -> None:
+    sales = write_seeds(tmp_path / "seeds") / SALES.path
+    lines = lines_of(sales)
+    lines[6] = lines[6].replace(b",", b",\xff", 1)
+    sales.write_bytes(b"\n".join(lines))
+    column = lines[6].index(b"\xff") + 1
+    with pytest.raises(
+        InputFileError, match=rf"^{sales}:7: not UTF-8 \(byte 0xff at column {column}\)"
+    ):
+        build_into(sales.parents[1], pipelines=["retail"], duckdb_path=tmp_path / "w.duckdb")

@@ -185,12 +185,20 @@ def utf8_text(path: Path, encoding: str) -> Iterator[Path]:
 
 
 def _transcode(path: Path, encoding: str, copy: Path) -> None:
+    with copy.open("w", encoding="utf-8", newline="") as target:
+        for text in _decoded(path, encoding):
+            target.write(text)
+
+
+def _decoded(path: Path, encoding: str) -> Iterator[str]:
+    """The file's text, a chunk at a time; a byte that is not ``encoding`` is refused naming
+    its line and column, and so is a file that ends inside a character."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     lines_before = 0
-    with path.open("rb") as original, copy.open("w", encoding="utf-8", newline="") as target:
+    with path.open("rb") as original:
         while chunk := original.read(_SCAN_BYTES):
             try:
-                target.write(decoder.decode(chunk))
+                yield decoder.decode(chunk)
             except UnicodeDecodeError as error:
                 line_start = chunk.rfind(b"\n", 0, error.start) + 1
                 line = lines_before + chunk.count(b"\n", 0, error.start) + 1
@@ -203,7 +211,13 @@ def _transcode(path: Path, encoding: str, copy: Path) -> None:
                 )
                 raise _not_in_encoding(path, encoding, line, chunk[line_start:], shifted) from None
             lines_before += chunk.count(b"\n")
-        target.write(decoder.decode(b"", final=True))
+    try:
+        yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise InputFileError(
+            f"{path}:{lines_before + 1}: the file ends inside a character (not valid "
+            f"{encoding}); was it cut short?"
+        ) from None
 
 
 def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Lineage) -> ir.Table:
@@ -401,6 +415,9 @@ def explain_csv_error(path: Path, error: duckdb.Error) -> InputFileError:
             f"{path}:{long_line}: a record longer than {MAX_RECORD_BYTES >> 20} MB; an "
             "unterminated quote, or a value too large for a source file"
         )
+    if "Invalid unicode" in message:
+        for _ in _decoded(path, "utf-8"):  # raises naming the line and column
+            pass
     mixed = _first_line_ending_unlike_the_first(path)
     if mixed is not None:
         return InputFileError(
