@@ -366,3 +366,26 @@ def test_the_utf8_copy_does_not_depend_on_the_locale(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout == text.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("problem", "said"),
+    [
+        (
+            "The CSV Parser state machine reached an invalid state.",
+            "The CSV Parser state machine reached an invalid state",
+        ),
+        ("Value too long for column X.", "Value too long for column X"),
+        ("...a value cut short", "...a value cut short"),
+    ],
+)
+def test_only_a_full_stop_at_the_end_of_duckdbs_problem_is_dropped(
+    tmp_path: Path, problem: str, said: str
+) -> None:
+    sales = tmp_path / "sales.csv"
+    sales.write_text("a,b\n1,2\n3,4\n")
+    error = duckdb.InvalidInputException(
+        f"Invalid Input Error: CSV Error on Line: 3\nOriginal Line: 3,4\n{problem}\n\n"
+        "Possible fixes:\n* ..."
+    )
+    assert str(explain_csv_error(sales, error)).endswith(f":3: {said} in line '3,4'")
