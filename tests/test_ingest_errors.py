@@ -38,7 +38,10 @@ def huge_field(sales: Path) -> str:
     lines = lines_of(sales)
     lines[4] = lines[4].replace(b",", b"," + b"x" * (50 << 20) + b",", 1)
     sales.write_bytes(b"\n".join(lines))
-    return f"{sales}:5: a record longer than 2 MB"
+    return (
+        f"{sales}:5: a record longer than 2 MB; an unterminated quote, or a value too large "
+        "for a source file"
+    )
 
 
 def unterminated_quote(sales: Path) -> str:
@@ -46,6 +49,13 @@ def unterminated_quote(sales: Path) -> str:
     lines[3] = lines[3].replace(b",", b',"oops', 1)
     sales.write_bytes(b"\n".join(lines))
     return f"{sales}:4: Expected Number of Columns: 10 Found: 8 (the record runs over 8 lines"
+
+
+def short_record_over_two_lines(sales: Path) -> str:
+    lines = lines_of(sales)
+    lines[3] = b'9,"a\nb",3'
+    sales.write_bytes(b"\n".join(lines))
+    return f"{sales}:4: Expected Number of Columns: 10 Found: 3 (the record runs over 2 lines"
 
 
 def broken_quoted_field(sales: Path) -> str:
@@ -58,7 +68,10 @@ def broken_quoted_field(sales: Path) -> str:
 def mixed_line_endings(sales: Path) -> str:
     lines = lines_of(sales)
     sales.write_bytes(b"\r\n".join(lines[:5]) + b"\r\n" + b"\n".join(lines[5:]))
-    return f"{sales}:6: mixed line endings"
+    return (
+        f"{sales}:6: mixed line endings (this line and line 1 end differently, CRLF and LF); "
+        "convert the file to one kind"
+    )
 
 
 def zero_bytes(sales: Path) -> str:
@@ -82,6 +95,7 @@ def trailing_comma(sales: Path) -> str:
         latin1_in_the_header,
         huge_field,
         unterminated_quote,
+        short_record_over_two_lines,
         broken_quoted_field,
         mixed_line_endings,
         zero_bytes,
