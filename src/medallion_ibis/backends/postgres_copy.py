@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 CHUNK_BYTES = 1 << 20
 PIPE_BYTES = 1 << 20
@@ -48,7 +49,10 @@ def copy_bronze(
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         target, sql.SQL(", ").join(map(sql.Identifier, per_row))
     )
-    with csv_stream(reader, query) as rows, cursor.copy(statement) as copy:
+    # The queued writer sends from a thread of its own: this one keeps draining the pipe (so
+    # DuckDB keeps writing) while the server is still taking the previous chunk.
+    writer = QueuedLibpqWriter(cursor)
+    with csv_stream(reader, query) as rows, cursor.copy(statement, writer=writer) as copy:
         while chunk := rows.read1(CHUNK_BYTES):
             copy.write(chunk)
     copied = cursor.rowcount
