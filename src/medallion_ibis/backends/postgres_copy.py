@@ -4,7 +4,8 @@ Two things keep the bronze load close to a plain ``COPY`` of the file:
 
 - DuckDB writes its CSV into a named pipe that this process feeds to COPY as it arrives, so
   DuckDB's parsing and hashing overlap with the server's ingestion instead of writing the
-  whole file to disk first and copying it afterwards.
+  whole file to disk first and copying it afterwards; psycopg's queued writer sends from a
+  thread of its own, so reading the pipe never waits for the server.
 - The lineage values every row of a batch shares (file, system, load time, run, batch) travel
   once, as column defaults set for the duration of the COPY, instead of on every line: on the
   retail sales rows they were 38 % of the bytes COPY had to parse.
@@ -13,7 +14,6 @@ Where the platform has no named pipes, DuckDB writes a temporary file that is th
 slower, same rows.
 """
 
-import fcntl
 import os
 import tempfile
 import threading
@@ -49,9 +49,7 @@ def copy_bronze(
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         target, sql.SQL(", ").join(map(sql.Identifier, per_row))
     )
-    # The queued writer sends from a thread of its own: this one keeps draining the pipe (so
-    # DuckDB keeps writing) while the server is still taking the previous chunk.
-    writer = QueuedLibpqWriter(cursor)
+    writer = QueuedLibpqWriter(cursor)  # this thread keeps draining the pipe meanwhile
     with csv_stream(reader, query) as rows, cursor.copy(statement, writer=writer) as copy:
         while chunk := rows.read1(CHUNK_BYTES):
             copy.write(chunk)
@@ -101,6 +99,8 @@ def _piped(reader: duckdb.DuckDBPyConnection, query: str, pipe: Path) -> Iterato
     the reader then sees end-of-file only when DuckDB is done, even if DuckDB fails before
     it opens the pipe (no writer would otherwise leave ``open`` or ``read`` waiting forever).
     """
+    import fcntl  # POSIX only, like the named pipe itself
+
     read_end = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)
     held_write_end = os.open(pipe, os.O_WRONLY)
     if hasattr(fcntl, "F_SETPIPE_SZ"):
