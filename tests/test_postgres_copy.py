@@ -108,10 +108,22 @@ def test_every_row_gets_the_batch_lineage_and_no_default_stays_behind(
     assert defaults == []
 
 
+def refuse_named_pipes(path: object) -> None:
+    raise PermissionError(1, "Operation not permitted", str(path))
+
+
+@pytest.mark.parametrize("platform", ["no mkfifo", "file system refuses it"])
 def test_without_named_pipes_the_load_goes_through_a_file_with_the_same_rows(
-    tmp_path: Path, warehouse: PostgresWarehouse, pg_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    warehouse: PostgresWarehouse,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    platform: str,
 ) -> None:
-    monkeypatch.delattr(os, "mkfifo")
+    if platform == "no mkfifo":
+        monkeypatch.delattr(os, "mkfifo")
+    else:
+        monkeypatch.setattr(os, "mkfifo", refuse_named_pipes)
     sales = write_sales(tmp_path / "sales.csv", 1_000)
     assert warehouse.load_source("sales", sales, SALES, LINEAGE) == 1_000
     with psycopg.connect(pg_url) as con:
