@@ -26,7 +26,12 @@ def test_the_staged_table_has_the_schemas_types_and_not_nulls(
         {"id": [1, 2, 3], "amount": ["1.50", "2", None]},
         schema={"id": "!int64", "amount": "string"},
     )
-    built = rows.select("id", amount=rows.amount.cast("decimal(38, 2)"), day=ibis.date(2024, 1, 2))
+    built = rows.select(
+        "id",
+        amount=rows.amount.cast("decimal(38, 2)"),
+        day=ibis.date(2024, 1, 2),
+        small=ibis.literal(7, type="int16"),
+    )
 
     assert warehouse.materialize("typed", built) == 3
     with psycopg.connect(pg_url) as con:
@@ -40,4 +45,5 @@ def test_the_staged_table_has_the_schemas_types_and_not_nulls(
         ("id", "bigint", 64, 0, "NO"),
         ("amount", "numeric", 38, 2, "YES"),
         ("day", "date", None, None, "YES"),
+        ("small", "smallint", 16, 0, "YES"),
     ]
