@@ -131,3 +131,16 @@ def test_without_named_pipes_the_load_goes_through_a_file_with_the_same_rows(
             f'SELECT min(_row_number), max(_row_number) FROM "{STAGING_SCHEMA}".sales'
         ).fetchone()
     assert lines == (2, 1_001)
+
+
+@pytest.mark.parametrize(("cores", "threads"), [(8, 7), (2, 1), (1, 1), (None, 1)])
+def test_the_reader_leaves_a_core_to_the_servers_copy(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, cores: int | None, threads: int
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    warehouse = PostgresWarehouse(pg_url)
+    try:
+        setting = warehouse._reader.con.execute("SELECT current_setting('threads')").fetchone()
+    finally:
+        warehouse.close()
+    assert setting == (threads,)

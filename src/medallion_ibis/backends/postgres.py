@@ -5,6 +5,7 @@ PostgreSQL with COPY (see ``postgres_copy``): row-by-row inserts, which is what
 ``create_table`` from Arrow does, are ten to a hundred times slower.
 """
 
+import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -62,6 +63,16 @@ classid 0, objid key, objsubid 1)."""
 APPLICATION_NAME_LIMIT = 63
 
 
+def reader_threads() -> int:
+    """DuckDB's threads for parsing files into bronze: every core but one.
+
+    The server's COPY runs in one process and, on the same machine, needs a core of its own;
+    the bronze query numbers lines with windows that DuckDB computes in one ordered pipeline
+    anyway. 1M sales rows on 2 cores: load 2.3 s with DuckDB on both cores, 1.9 s on one.
+    """
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 class PostgresWarehouse(Warehouse):
     """A PostgreSQL database reached by URL; a second connection holds the build lock."""
 
@@ -74,7 +85,7 @@ class PostgresWarehouse(Warehouse):
         self.timeouts = timeouts or Timeouts()
         self._raw = self._connect()
         self.con = ibis.postgres.from_connection(self._raw)
-        self._reader = ibis.duckdb.connect()
+        self._reader = ibis.duckdb.connect(threads=reader_threads())
         self._spill = tempfile.TemporaryDirectory(prefix="medallion-spill-")
         limit_memory(self._reader.con, memory_limit, Path(self._spill.name))
 
