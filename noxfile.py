@@ -7,6 +7,8 @@ postgresql://postgres@127.0.0.1:5432/postgres. They fail (not skip) when none an
 """
 
 import os
+import shutil
+from pathlib import Path
 
 import nox
 
@@ -18,6 +20,11 @@ PYTHON = "3.11"
 PASSED_ENV = ("MEDALLION_TEST_PG_URL", "HYPOTHESIS_PROFILE")
 MUTMUT = "mutmut==3.8.1"
 """Pinned: tests/mutmut_scope.py reads mutmut's stats state, which is not a public API."""
+MUTANTS = Path("mutants")
+VERDICTS = Path("reports/mutation-verdicts")
+"""mutmut's verdicts (its ``.meta`` file per mutated module), kept in the repository: a whole
+run takes longer than a working session, and mutmut tries again only the mutants that have no
+verdict yet or whose function changed since (it keeps a hash of every function)."""
 SPARK_TESTS = ("tests/test_pyspark.py", "tests/test_pyspark_history.py")
 """Need PySpark and Java, which only the spark session installs; each runs in a pytest process
 of its own, since a JVM keeps the first Hive metastore it opens."""
@@ -69,8 +76,23 @@ def mutants(session: nox.Session) -> None:
     while a survivor is neither killed nor triaged in reports/mutation_triage.toml.
     """
     session.install("-e", ".[test]", MUTMUT)
-    session.run("mutmut", "run", *session.posargs, env={"HYPOTHESIS_PROFILE": "ci"})
+    _copy_verdicts(VERDICTS, MUTANTS)
+    try:
+        session.run("mutmut", "run", *session.posargs, env={"HYPOTHESIS_PROFILE": "ci"})
+    finally:
+        _copy_verdicts(MUTANTS, VERDICTS)
     session.run("python", "reports/mutation_report.py")
+
+
+def _copy_verdicts(source: Path, target: Path) -> None:
+    """Copy every ``.meta`` file under ``source`` to the same place under ``target``; those
+    already in ``mutants/`` are newer than the repository's and are kept."""
+    for meta in source.rglob("*.meta"):
+        copy = target / meta.relative_to(source)
+        if target == MUTANTS and copy.exists():
+            continue
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(meta, copy)
 
 
 @nox.session(python=PYTHON)
