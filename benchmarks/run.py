@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from medallion_ibis.config import Settings
+    from medallion_ibis.model import Lineage
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -218,20 +219,13 @@ def load_postgres(args: StepArgs) -> None:
     """Our bronze load of the sales file (DuckDB parse, line numbers, row hash, COPY)."""
     from medallion_ibis.backends.postgres import PostgresWarehouse
     from medallion_ibis.examples.retail.sources import SALES
-    from medallion_ibis.model import Lineage
 
     warehouse = PostgresWarehouse(args.pg_url)
     try:
         warehouse.prepare()
-        lineage = Lineage(
-            run_id="benchmark",
-            loaded_at=datetime.now(UTC).replace(tzinfo=None),
-            source_file=SALES.path,
-            batch_id=1,
-        )
         warehouse.stage_empty("bench_sales", SALES)
         with args.stopwatch.timed():
-            warehouse.load_source("bench_sales", args.seeds / SALES.path, SALES, lineage)
+            warehouse.load_source("bench_sales", args.seeds / SALES.path, SALES, _lineage())
         warehouse.discard_staging()
     finally:
         warehouse.close()
@@ -239,49 +233,39 @@ def load_postgres(args: StepArgs) -> None:
 
 def bare_load_postgres(args: StepArgs) -> None:
     """The bronze load without its two costliest guarantees: the same DuckDB reader, pipe,
-    COPY and batch lineage, but no physical line numbers and no row hash."""
+    COPY, staged table and batch lineage, but no line numbers and no row hash (left NULL)."""
     import ibis
     import psycopg
     from psycopg import sql
 
-    from medallion_ibis.backends.postgres import reader_threads
+    from medallion_ibis.backends.base import STAGING_SCHEMA
+    from medallion_ibis.backends.postgres import PostgresWarehouse, reader_threads
     from medallion_ibis.backends.postgres_copy import copy_bronze
     from medallion_ibis.examples.retail.sources import SALES
-    from medallion_ibis.ingest import LINEAGE_TYPES
+    from medallion_ibis.ingest import parsed_csv, per_batch_lineage
 
     reader = ibis.duckdb.connect(threads=reader_threads())
-    parsed = reader.read_csv(
-        args.seeds / SALES.path,
-        header=True,
-        delim=",",
-        quote='"',
-        escape='"',
-        auto_detect=False,
-        strict_mode=True,
-        columns=dict.fromkeys(SALES.columns, "VARCHAR"),
-    )
-    per_batch = {
-        "_source_file": SALES.path,
-        "_source_system": SALES.system,
-        "_loaded_at": datetime.now(UTC).replace(tzinfo=None),
-        "_run_id": "benchmark",
-        "_batch_id": 1,
-    }
-    lineage = [f"{name} {_PG_TYPES[LINEAGE_TYPES[name]]}" for name in per_batch]
-    table = f"bench_bare_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.pg_url, autocommit=True) as con:
-        columns = [f"{name} text" for name in SALES.columns]
-        con.execute(f"CREATE TABLE {table} ({', '.join(columns + lineage)})")
-        try:
-            with args.stopwatch.timed(), con.cursor() as cursor, con.transaction():
-                query = str(reader.compile(parsed))
-                target = sql.Identifier(table)
-                copy_bronze(cursor, target, reader.con, query, SALES.columns, per_batch)
-        finally:
-            con.execute(f"DROP TABLE {table}")
+    query = str(reader.compile(parsed_csv(reader, args.seeds / SALES.path, SALES, "sales")))
+    warehouse = PostgresWarehouse(args.pg_url)
+    try:
+        warehouse.prepare()
+        warehouse.stage_empty("bench_bare", SALES)
+        target = sql.Identifier(STAGING_SCHEMA, "bench_bare")
+        per_batch = per_batch_lineage(SALES, _lineage())
+        with psycopg.connect(args.pg_url) as con, con.cursor() as cursor, args.stopwatch.timed():
+            copy_bronze(cursor, target, reader.con, query, SALES.columns, per_batch)
+            con.commit()
+        warehouse.discard_staging()
+    finally:
+        warehouse.close()
 
 
-_PG_TYPES = {"string": "text", "int64": "bigint", "timestamp(6)": "timestamp(6)"}
+def _lineage() -> "Lineage":
+    from medallion_ibis.examples.retail.sources import SALES
+    from medallion_ibis.model import Lineage
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return Lineage(run_id="benchmark", loaded_at=now, source_file=SALES.path, batch_id=1)
 
 
 def baseline_postgres(args: StepArgs) -> None:

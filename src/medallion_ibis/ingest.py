@@ -228,17 +228,7 @@ def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Line
     does each blank line between records (which DuckDB's reader skips without a trace).
     """
     empty_lines = scan_raw_lines(path)
-    raw = con.read_csv(
-        path,
-        table_name=f"raw_{source.table}_{lineage.batch_id}",
-        header=True,
-        delim=",",
-        quote='"',
-        escape='"',
-        auto_detect=False,
-        strict_mode=True,
-        columns=dict.fromkeys(source.columns, "VARCHAR"),
-    )
+    raw = parsed_csv(con, path, source, f"raw_{source.table}_{lineage.batch_id}")
     values = _joined_values(raw, source)
     counted = raw.mutate(
         __record=ibis.row_number(),
@@ -271,6 +261,22 @@ def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Line
     values["_row_number"] = (placed["__line"] + placed["__skipped"]).cast("int64")
     values["_row_hash"] = placed._row_hash
     return placed.select(*source.columns, **{name: values[name] for name in LINEAGE_TYPES})
+
+
+def parsed_csv(con: ibis.BaseBackend, path: Path, source: Source, name: str) -> ir.Table:
+    """The file's records as text, header checked to be the source's columns, registered on
+    the DuckDB connection as ``name``: DuckDB's reader told the dialect, never guessing it."""
+    return con.read_csv(
+        path,
+        table_name=name,
+        header=True,
+        delim=",",
+        quote='"',
+        escape='"',
+        auto_detect=False,
+        strict_mode=True,
+        columns=dict.fromkeys(source.columns, "VARCHAR"),
+    )
 
 
 def per_batch_lineage(source: Source, lineage: Lineage) -> dict[str, object]:
