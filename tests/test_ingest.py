@@ -345,6 +345,19 @@ def test_another_encoding_is_read_through_a_utf8_copy_with_the_same_lines(
     assert not readable.exists()
 
 
+def test_another_encoding_is_decoded_a_bounded_chunk_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays bounded whatever the file's size: no read takes more than _SCAN_BYTES."""
+    monkeypatch.setattr(ingest, "_SCAN_BYTES", 4)
+    text = "name,city\r\nJosé,Sète\r\n"
+    path = tmp_path / "customers.csv"
+    path.write_bytes(text.encode("cp1252"))
+    pieces = list(ingest._decoded(path, "cp1252"))
+    assert "".join(pieces) == text
+    assert max(len(piece) for piece in pieces) == 4  # one byte a character in cp1252
+
+
 def test_the_utf8_copy_does_not_depend_on_the_locale(tmp_path: Path) -> None:
     """Written as UTF-8 even where the locale's encoding is ASCII (C, with Python's coercion
     to UTF-8 turned off), in a process of its own that imports this same package."""
