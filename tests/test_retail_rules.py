@@ -743,6 +743,31 @@ def test_daily_quality_status_flags_rows_without_revenue(
     )
     [free] = records(duck, only_free)
     assert (free["total_revenue"], free["data_quality_status"]) == (D("0.00"), "Check Required")
+    one_small = gold_table(
+        gold.gold_daily_sales_summary,
+        sales=[sale("1", unit_price="0.50")],
+        customers=DAILY_CUSTOMERS,
+        as_of=DAILY_AS_OF,
+    )
+    [small] = records(duck, one_small)
+    assert (small["transaction_count"], small["total_revenue"]) == (1, D("0.50"))
+    assert small["data_quality_status"] == "Valid"  # any revenue at all, from a single sale
+
+
+def test_gold_leaves_out_the_sales_after_the_as_of_date(duck: ibis.BaseBackend) -> None:
+    """A build as of an earlier day publishes what was known on that day: silver keeps the
+    later sale, every gold table leaves it out."""
+    sales = [sale("1", day="2024-03-30"), sale("2", day="2024-03-31", unit_price="500.00")]
+    as_of = date(2024, 3, 30)
+    daily = gold_table(
+        gold.gold_daily_sales_summary, sales=sales, customers=DAILY_CUSTOMERS, as_of=as_of
+    )
+    assert [row["sale_date"] for row in records(duck, daily)] == [as_of]
+    lifetime = gold_table(
+        gold.gold_customer_lifetime_value, sales=sales, customers=DAILY_CUSTOMERS, as_of=as_of
+    )
+    [buyer] = [row for row in records(duck, lifetime) if row["customer_id"] == 1]
+    assert (buyer["total_transactions"], buyer["total_spent"]) == (1, D("10.00"))
 
 
 # ---------------------------------------------------------------------------------------------
