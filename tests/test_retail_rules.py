@@ -584,6 +584,8 @@ def test_business_recommendation_rules_in_order(duck: ibis.BaseBackend) -> None:
         ("0.00", "50.00", "Medium Stock", 10, "Monitor Performance"),
         ("100.00", "9.99", "High Stock", 50, "Review Pricing"),
         ("100.00", "10.00", "High Stock", 50, "Monitor Performance"),
+        ("0.00", "5.00", "Medium Stock", 10, "Monitor Performance"),  # thin margin, unsold
+        ("0.50", "5.00", "Medium Stock", 10, "Review Pricing"),  # thin margin, any revenue
     ]
     result = apply_rule(
         duck,
