@@ -396,11 +396,13 @@ def test_profit_margin_is_retail_minus_cost_and_its_share_of_cost(duck: ibis.Bas
         ("80.00", "100.00", D("20.00"), D("25.00")),
         ("50.00", "50.00", None, None),  # no margin
         ("0", "10.00", None, None),  # no cost: no percentage of it
+        ("0.50", "2.00", D("1.50"), D("300.00")),  # any cost above zero has a margin
     ]
     rows = [product(str(i), cost=c, retail=r) for i, (c, r, _, _) in enumerate(prices, start=1)]
     result = silver_products(duck, rows)
     margins = [
-        (result[i]["profit_margin_amount"], result[i]["profit_margin_percent"]) for i in range(1, 7)
+        (result[i]["profit_margin_amount"], result[i]["profit_margin_percent"])
+        for i in range(1, len(prices) + 1)
     ]
     assert margins == [(amount, pct) for _, _, amount, pct in prices]
 
