@@ -730,6 +730,18 @@ def test_daily_new_and_high_value_customers_are_counted_within_their_own_row(
     }
 
 
+def day_of_one_sale(duck: ibis.BaseBackend, *, unit_price: str) -> dict[str, Any]:
+    """The daily summary row of a day with a single sale at this price."""
+    summary = gold_table(
+        gold.gold_daily_sales_summary,
+        sales=[sale("1", unit_price=unit_price)],
+        customers=DAILY_CUSTOMERS,
+        as_of=DAILY_AS_OF,
+    )
+    [row] = records(duck, summary)
+    return row
+
+
 def test_daily_quality_status_flags_rows_without_revenue(
     duck: ibis.BaseBackend, daily: dict[tuple[date, str, str], dict[str, Any]]
 ) -> None:
@@ -739,21 +751,9 @@ def test_daily_quality_status_flags_rows_without_revenue(
         D("9.00"),
         "Valid",
     )
-    only_free = gold_table(
-        gold.gold_daily_sales_summary,
-        sales=[sale("1", unit_price="0.00")],
-        customers=DAILY_CUSTOMERS,
-        as_of=DAILY_AS_OF,
-    )
-    [free] = records(duck, only_free)
+    free = day_of_one_sale(duck, unit_price="0.00")
     assert (free["total_revenue"], free["data_quality_status"]) == (D("0.00"), "Check Required")
-    one_small = gold_table(
-        gold.gold_daily_sales_summary,
-        sales=[sale("1", unit_price="0.50")],
-        customers=DAILY_CUSTOMERS,
-        as_of=DAILY_AS_OF,
-    )
-    [small] = records(duck, one_small)
+    small = day_of_one_sale(duck, unit_price="0.50")
     assert (small["transaction_count"], small["total_revenue"]) == (1, D("0.50"))
     assert small["data_quality_status"] == "Valid"  # any revenue at all, from a single sale
 
