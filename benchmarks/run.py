@@ -245,7 +245,6 @@ def bare_load_postgres(args: StepArgs) -> None:
     from medallion_ibis.ingest import parsed_csv, per_batch_lineage
 
     reader = ibis.duckdb.connect(threads=reader_threads())
-    query = str(reader.compile(parsed_csv(reader, args.seeds / SALES.path, SALES, "sales")))
     warehouse = PostgresWarehouse(args.pg_url)
     try:
         warehouse.prepare()
@@ -253,6 +252,7 @@ def bare_load_postgres(args: StepArgs) -> None:
         target = sql.Identifier(STAGING_SCHEMA, "bench_bare")
         per_batch = per_batch_lineage(SALES, _lineage())
         with psycopg.connect(args.pg_url) as con, con.cursor() as cursor, args.stopwatch.timed():
+            query = str(reader.compile(parsed_csv(reader, args.seeds / SALES.path, SALES, "s")))
             copy_bronze(cursor, target, reader.con, query, SALES.columns, per_batch)
             con.commit()
         warehouse.discard_staging()

@@ -264,8 +264,9 @@ def read_source(con: ibis.BaseBackend, path: Path, source: Source, lineage: Line
 
 
 def parsed_csv(con: ibis.BaseBackend, path: Path, source: Source, name: str) -> ir.Table:
-    """The file's records as text, header checked to be the source's columns, registered on
-    the DuckDB connection as ``name``: DuckDB's reader told the dialect, never guessing it."""
+    """The file's records as text under the source's column names, registered on the DuckDB
+    connection as ``name``: DuckDB's reader told the dialect, never guessing it. The reader
+    skips the header line without reading its names; ``check_header`` compares them first."""
     return con.read_csv(
         path,
         table_name=name,
