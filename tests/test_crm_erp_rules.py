@@ -730,6 +730,58 @@ def test_a_line_of_an_unknown_customer_is_kept_with_null_attributes(
     assert unknown["product_name"] == "Road Frame"
 
 
+def test_a_line_of_a_known_customer_carries_every_attribute_of_its_customer(
+    duck: Duck,
+) -> None:
+    raw = Raw(
+        customers=[customer("7", first="Jon", last="Doe", marital="M", gender="M")],
+        people=[erp_person("AW7", "1980-01-02")],
+        places=[erp_place("AW7", "France")],
+        products=[product("10")],
+        sales=[sale("SO1", customer_id="7")],
+    )
+    line = fact_by_order(duck, raw)["SO1"]
+    customer_columns = (
+        "customer_key",
+        "customer_id",
+        "customer_number",
+        "first_name",
+        "last_name",
+        "country",
+        "marital_status",
+        "gender",
+        "birthdate",
+    )
+    assert [line[name] for name in customer_columns] == [
+        key_of("7"),
+        7,
+        "AW7",
+        "Jon",
+        "Doe",
+        "France",
+        "Married",
+        "Male",
+        date(1980, 1, 2),
+    ]
+
+
+def test_fact_sales_holds_the_lines_up_to_the_as_of_date_and_the_undated_ones(
+    duck: Duck,
+) -> None:
+    raw = Raw(
+        customers=[customer("1")],
+        products=[product("10")],
+        sales=[
+            sale("SO1", ordered="20240629"),
+            sale("SO2", ordered="20240630"),  # on the as-of date itself
+            sale("SO3", ordered="20240701", shipped="20240702", due="20240703"),
+            sale("SO4", ordered="0"),  # no order date: nothing places it after the as-of date
+        ],
+        as_of=date(2024, 6, 30),
+    )
+    assert set(fact_by_order(duck, raw)) == {"SO1", "SO2", "SO4"}
+
+
 def test_age_at_order_counts_whole_years(duck: Duck) -> None:
     cases = [
         (date(2000, 6, 15), date(2024, 6, 14), 23),  # the day before the birthday
