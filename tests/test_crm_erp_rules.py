@@ -279,6 +279,22 @@ def test_crm_gender_wins_unless_not_available_then_the_erp_gender(
     ]
 
 
+def test_the_erp_lookup_publishes_each_gender_normalised_else_not_available(
+    duck: Duck,
+) -> None:
+    genders = {
+        "Female": "Female",
+        " f ": "Female",
+        "MALE": "Male",
+        "m": "Male",
+        "x": "n/a",
+        "": "n/a",
+    }
+    raw = Raw(people=[erp_person(f"AW{i}", gender=g) for i, g in enumerate(genders, start=1)])
+    people = by_key(table(duck, raw, "erp_customers"), "customer_number")
+    assert [people[f"AW{i}"]["gender"] for i in range(1, 7)] == list(genders.values())
+
+
 def test_erp_ids_match_without_nas_prefix_and_dashes(duck: Duck) -> None:
     raw = Raw(
         customers=[customer("11000", key="AW00011000"), customer("11001", key=" AW00011001 ")],
