@@ -346,6 +346,19 @@ def test_country_codes_become_names_and_blank_is_not_available(duck: Duck) -> No
     assert [kept[i]["country"] for i in range(1, len(countries) + 1)] == list(countries.values())
 
 
+def test_the_erp_lookup_publishes_each_country_named_else_not_available(duck: Duck) -> None:
+    countries = {
+        "DE": "Germany",
+        "usa": "United States",
+        " France ": "France",
+        "": "n/a",
+        " ": "n/a",
+    }
+    raw = Raw(places=[erp_place(f"AW{i}", c) for i, c in enumerate(countries, start=1)])
+    places = by_key(table(duck, raw, "erp_locations"), "customer_number")
+    assert [places[f"AW{i}"]["country"] for i in range(1, 6)] == list(countries.values())
+
+
 def test_erp_rows_without_or_with_repeated_ids_go_to_quarantine_unmatched_ones_stay(
     duck: Duck,
 ) -> None:
@@ -393,6 +406,7 @@ def test_missing_unreadable_or_negative_cost_counts_as_zero(duck: Duck) -> None:
     costs = {
         "12": D("12.00"),
         " 12.345 ": D("12.35"),
+        "0.50": D("0.50"),  # below one unit, still a cost
         "0": D("0.00"),
         "": D("0.00"),
         "-5": D("0.00"),
@@ -402,7 +416,7 @@ def test_missing_unreadable_or_negative_cost_counts_as_zero(duck: Duck) -> None:
         products=[product(str(i), f"BI-RB-P{i}", cost=c) for i, c in enumerate(costs, start=1)]
     )
     kept = by_key(table(duck, raw, "products"), "product_id")
-    assert [kept[i]["product_cost"] for i in range(1, 7)] == list(costs.values())
+    assert [kept[i]["product_cost"] for i in range(1, len(costs) + 1)] == list(costs.values())
 
 
 def test_product_line_codes_decode_else_not_available(duck: Duck) -> None:
