@@ -18,7 +18,7 @@ import pytest
 from crm_erp_fixtures import CompiledPipeline
 from stand_ins import Row, bronze, by_key, records, row_hash, run_context
 
-from medallion_ibis.examples.crm_erp import PIPELINE, gold
+from medallion_ibis.examples.crm_erp import PIPELINE, gold, silver
 from medallion_ibis.examples.crm_erp.sources import (
     CUSTOMERS,
     ERP_CATEGORIES,
@@ -560,6 +560,8 @@ def test_sales_are_recomputed_when_untrusted_and_price_derived_when_missing(
         (("10", "3", ""), (D("10.00"), 3, D("3.33"))),
         (("20", "3", ""), (D("20.00"), 3, D("6.67"))),
         (("", "3", "2.5"), (D("7.50"), 3, D("2.50"))),
+        (("0.5", "1", ""), (D("0.50"), 1, D("0.50"))),  # below one unit: still kept
+        (("10", "", "0.5"), (D("10.00"), None, D("0.50"))),  # a price below one unit is kept
     ]
     rows = [
         sale(f"SO{i}", sales=s, quantity=q, price=p)
@@ -571,6 +573,47 @@ def test_sales_are_recomputed_when_untrusted_and_price_derived_when_missing(
         for i in range(1, len(cases) + 1)
     ]
     assert found == [expected for _, expected in cases]
+
+
+def test_an_order_date_after_the_latest_possible_date_becomes_null_and_flagged(
+    duck: Duck,
+) -> None:
+    latest = run_context(AS_OF).latest_possible_date  # the build's day and one of grace
+    ordered = {
+        "SO1": latest.strftime("%Y%m%d"),
+        "SO2": (latest + timedelta(days=1)).strftime("%Y%m%d"),
+        "SO3": "99991231",
+        "SO4": "0",  # no date at all: not future-dated
+    }
+    result = sales_by_order(duck, [sale(order, ordered=day) for order, day in ordered.items()])
+    assert {
+        order: (row["order_date"], row["is_future_dated"]) for order, row in result.items()
+    } == {
+        "SO1": (latest, False),
+        "SO2": (None, True),
+        "SO3": (None, True),
+        "SO4": (None, False),
+    }
+
+
+def test_an_orders_lines_are_numbered_by_batch_then_line_in_its_file(duck: Duck) -> None:
+    loaded = ibis.memtable(
+        {
+            "order_number": ["SO1", "SO1", "SO1", "SO2"],
+            "_batch_id": [2, 1, 1, 1],
+            "_row_number": [2, 9, 3, 4],
+        },
+        schema={"order_number": "string", "_batch_id": "int64", "_row_number": "int64"},
+    )
+    numbered = records(duck.con, silver.numbered_lines(loaded))
+    assert sorted(
+        (r["order_number"], r["_batch_id"], r["_row_number"], r["line_number"]) for r in numbered
+    ) == [
+        ("SO1", 1, 3, 1),
+        ("SO1", 1, 9, 2),
+        ("SO1", 2, 2, 3),
+        ("SO2", 1, 4, 1),
+    ]
 
 
 def test_order_after_ship_or_due_is_flagged(duck: Duck) -> None:
