@@ -111,6 +111,16 @@ def test_parse_decimal_gives_null_for_numbers_too_large_for_the_target_type(
     assert as_text(evaluate(engine, list(cases), parse)) == list(cases.values())
 
 
+def test_parse_decimal_to_whole_numbers_rounds_once_from_the_text(engine: Engine) -> None:
+    """2.45 is 2 at scale 0: rounding first to one place (2.5) and then again would give 3."""
+    cases = {"2.45": "2", "-2.45": "-2", "2.5": "3", "123456789012345": "123456789012345"}
+
+    def parse(value: ir.Column) -> ir.Value:
+        return portable.parse_decimal(value, dt.Decimal(18, 0))
+
+    assert as_text(evaluate(engine, list(cases), parse)) == list(cases.values())
+
+
 def test_parse_iso_date_keeps_only_real_calendar_days(engine: Engine) -> None:
     cases = {
         "2024-02-29": date(2024, 2, 29),  # leap year
