@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from medallion_ibis import portable
+from medallion_ibis.portable import MONEY
 
 
 def evaluate(
@@ -89,16 +90,29 @@ def test_parse_decimal_rounds_half_away_from_zero_to_money(engine: Engine) -> No
 @pytest.mark.parametrize(
     ("target", "cases"),
     [
-        (
+        (  # 18 - 4 digits, one of them kept free for a carry: 13 integer digits
             dt.Decimal(18, 4),
-            {"1234567890123456": None, "123456789012": "123456789012.0000", "0.00005": "0.0001"},
+            {
+                "1234567890123456": None,
+                "12345678901234": None,
+                "1234567890123": "1234567890123.0000",
+                "123456789012": "123456789012.0000",
+                "0.00005": "0.0001",
+            },
         ),
         (
             dt.Decimal(10, 2),
-            {"123456789": None, "99999999.995": None, "123456.785": "123456.79"},
+            {
+                "123456789": None,
+                "12345678": None,
+                "1234567": "1234567.00",
+                "99999999.995": None,
+                "123456.785": "123456.79",
+            },
         ),
+        (dt.Decimal(10, 0), {"1234567890": None, "123456789": "123456789"}),
     ],
-    ids=["18,4", "10,2"],
+    ids=["18,4", "10,2", "10,0"],
 )
 def test_parse_decimal_gives_null_for_numbers_too_large_for_the_target_type(
     engine: Engine, target: dt.Decimal, cases: dict[str, str | None]
@@ -119,6 +133,17 @@ def test_parse_decimal_to_whole_numbers_rounds_once_from_the_text(engine: Engine
         return portable.parse_decimal(value, dt.Decimal(18, 0))
 
     assert as_text(evaluate(engine, list(cases), parse)) == list(cases.values())
+
+
+@pytest.mark.parametrize(
+    "target", [MONEY, dt.Decimal(18, 4), dt.Decimal(10, 2), dt.Decimal(10, 0)], ids=str
+)
+def test_parse_decimal_gives_every_intermediate_type_a_precision(target: dt.Decimal) -> None:
+    """Every intermediate type has a precision: PostgreSQL's compiler refuses a decimal
+    with a scale and none (DuckDB's would quietly take 18 digits)."""
+    text = ibis.table({"text": "string"}, name="t").text
+    compiled = ibis.to_sql(portable.parse_decimal(text, target).name("x"), "postgres")
+    assert f"AS DECIMAL({target.precision}, {target.scale}))" in compiled
 
 
 def test_parse_iso_date_keeps_only_real_calendar_days(engine: Engine) -> None:
