@@ -105,6 +105,7 @@ def test_ratio_of_integers_is_the_fraction_rounded_once(
 @given(pairs=CENT_PAIRS, places=st.sampled_from(PLACES))
 @example(pairs=[(Decimal("0.56"), 346), (Decimal("-0.38"), 359)], places=6)
 @example(pairs=[(Decimal("12345678901234567890123456789012.34"), 3)], places=4)
+@example(pairs=[(Decimal("1000000000000000000000000000000000.00"), 1)], places=4)  # 38 digits
 def test_ratio_of_two_place_decimals_is_the_fraction_rounded_once(
     engine: Engine, pairs: list[Pair], places: int
 ) -> None:
