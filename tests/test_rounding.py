@@ -129,6 +129,12 @@ def test_ratio_of_decimals_by_decimals_is_the_fraction_rounded_once(
     assert_exact(engine, pairs, (pa.decimal128(38, 2), pa.decimal128(38, 2)), 2)
 
 
+def test_ratio_by_a_whole_number_decimal_reaches_the_38_digit_edge(engine: Engine) -> None:
+    """A decimal of scale 0 is counted in units, like an integer: no digit of the 38 is lost."""
+    pairs = [(Decimal("1000000000000000000000000000000000.00"), Decimal(1)), (Decimal("-7.00"), 2)]
+    assert_exact(engine, pairs, (pa.decimal128(38, 2), pa.decimal128(38, 0)), 4)
+
+
 def test_ratio_refuses_floats() -> None:
     table = ibis.table({"x": "float64", "n": "int64"})
     with pytest.raises(TypeError, match="exact values"):
