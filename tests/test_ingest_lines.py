@@ -71,11 +71,17 @@ def test_a_file_without_blank_lines_keeps_counting_quoted_line_breaks(tmp_path: 
     [
         b'key,text\na,"1\n\n2"\nb,2\n\nc,3,x\n',
         b'key,text\n\na,"one\ntwo"\n\n\nc,3,x\nd,4\n',
+        b"key,text\na,1\nc,3,x\nc,3,x\n",
     ],
-    ids=["quoted-line-breaks-before", "blank-lines-and-quoted-line-breaks-before"],
+    ids=[
+        "quoted-line-breaks-before",
+        "blank-lines-and-quoted-line-breaks-before",
+        "the-same-bad-line-twice",
+    ],
 )
 def test_an_error_names_the_physical_line(tmp_path: Path, content: bytes) -> None:
-    """DuckDB's own line number leaves out line breaks inside quoted values."""
+    """DuckDB's own line number leaves out line breaks inside quoted values; of two equal bad
+    lines, the first is named."""
     path = tmp_path / PAIR.path
     path.write_bytes(content)
     expected = content.split(b"\n").index(b"c,3,x") + 1
