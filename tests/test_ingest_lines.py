@@ -12,7 +12,7 @@ from retail_fixtures import write_seeds
 
 from medallion_ibis.errors import InputFileError
 from medallion_ibis.examples.retail.sources import SALES
-from medallion_ibis.ingest import CSV_ERRORS, explain_csv_error, read_source
+from medallion_ibis.ingest import CSV_ERRORS, bronze_schema, explain_csv_error, read_source
 from medallion_ibis.model import Lineage, Source
 
 PAIR = Source(table="pairs", path="pairs.csv", columns=("key", "text"), system="test")
@@ -26,6 +26,18 @@ def line_numbers(tmp_path: Path, content: bytes) -> dict[str, int]:
     con = ibis.duckdb.connect()
     rows = read_source(con, path, PAIR, LINEAGE).to_pyarrow().to_pylist()
     return {row["key"]: row["_row_number"] for row in rows}
+
+
+@pytest.mark.parametrize(
+    "content", [b"key,text\na,1\n", b"key,text\n\na,1\n"], ids=["no-blank-line", "a-blank-line"]
+)
+def test_the_rows_read_have_the_bronze_columns_and_types(tmp_path: Path, content: bytes) -> None:
+    """Every engine's bronze table is made from this expression: its schema is the contract
+    (a batch id typed by its value, say int8, would differ from one batch to the next)."""
+    path = tmp_path / PAIR.path
+    path.write_bytes(content)
+    rows = read_source(ibis.duckdb.connect(), path, PAIR, LINEAGE)
+    assert rows.schema() == bronze_schema(PAIR)
 
 
 def test_blank_lines_between_records_are_counted(tmp_path: Path) -> None:
