@@ -12,7 +12,13 @@ from retail_fixtures import write_seeds
 
 from medallion_ibis.errors import InputFileError
 from medallion_ibis.examples.retail.sources import SALES
-from medallion_ibis.ingest import CSV_ERRORS, bronze_schema, explain_csv_error, read_source
+from medallion_ibis.ingest import (
+    CSV_ERRORS,
+    bronze_schema,
+    explain_csv_error,
+    read_source,
+    scan_raw_lines,
+)
 from medallion_ibis.model import Lineage, Source
 
 PAIR = Source(table="pairs", path="pairs.csv", columns=("key", "text"), system="test")
@@ -163,6 +169,23 @@ def test_a_nul_byte_is_refused_naming_file_and_line_on_every_engine(
     message = str(raised.value)
     assert message.startswith(f"{seeds / SALES.path}:3: ")
     assert "NUL" in message
+
+
+def test_of_several_nul_bytes_the_first_is_named(tmp_path: Path) -> None:
+    path = tmp_path / PAIR.path
+    path.write_bytes(b"key,text\na,1\nb,\x00\nc,3\nd,\x00\n")
+    with pytest.raises(InputFileError, match=rf"^{path}:3: contains a NUL byte"):
+        scan_raw_lines(path)
+
+
+def test_an_empty_file_has_no_empty_lines_and_a_one_byte_file_is_scanned(tmp_path: Path) -> None:
+    """An empty file cannot be memory-mapped, so it is answered before; one byte can be."""
+    path = tmp_path / PAIR.path
+    path.write_bytes(b"")
+    assert scan_raw_lines(path) == []
+    path.write_bytes(b"\x00")
+    with pytest.raises(InputFileError, match=rf"^{path}:1: contains a NUL byte"):
+        scan_raw_lines(path)
 
 
 def test_an_error_quotes_the_record_with_its_leading_and_trailing_spaces(tmp_path: Path) -> None:
