@@ -174,8 +174,12 @@ def test_a_nul_byte_is_refused_naming_file_and_line_on_every_engine(
 def test_of_several_nul_bytes_the_first_is_named(tmp_path: Path) -> None:
     path = tmp_path / PAIR.path
     path.write_bytes(b"key,text\na,1\nb,\x00\nc,3\nd,\x00\n")
-    with pytest.raises(InputFileError, match=rf"^{path}:3: contains a NUL byte"):
+    with pytest.raises(InputFileError) as raised:
         scan_raw_lines(path)
+    assert str(raised.value) == (
+        f"{path}:3: contains a NUL byte (\\x00), which no database can store as text; "
+        "remove it from the file"
+    )
 
 
 def test_an_empty_file_has_no_empty_lines_and_a_one_byte_file_is_scanned(tmp_path: Path) -> None:

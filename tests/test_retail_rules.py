@@ -419,9 +419,12 @@ def test_product_validity_needs_name_category_sane_prices_and_stock(duck: ibis.B
             product("6", stock="lots"),
             product("7", cost="-1", retail="5"),
             product("8", cost="20.00", retail="20.00"),
+            product("9", cost="0", retail="5.00"),  # a free sample: zero cost is sane
+            product("10", cost="0.50", retail="2.00"),  # so is a cost below one unit
+            product("11", stock="0"),  # sold out, not broken
         ],
     )
-    assert [result[i]["is_valid_product"] for i in range(1, 9)] == [
+    assert [result[i]["is_valid_product"] for i in range(1, 12)] == [
         True,
         False,
         False,
@@ -429,6 +432,9 @@ def test_product_validity_needs_name_category_sane_prices_and_stock(duck: ibis.B
         False,
         False,
         False,
+        True,
+        True,
+        True,
         True,
     ]
     # unusable stock counts as none on hand, and a bad reorder level as zero
