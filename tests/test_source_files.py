@@ -1,6 +1,7 @@
 """Which files a source reads: its ``path`` names a file, a glob or a folder; the files come in
 name order, only regular files count, and finding none says which source and what was looked
-for."""
+for. Each file's header must be exactly the source's columns, and the sentence refusing one
+says what differs."""
 
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def test_a_file_path_reads_that_file(seeds: Path) -> None:
     [
         ("drafts", "drafts: no *.csv file in this folder"),
         ("exports/*.tsv", "exports/*.tsv: no file matches this pattern"),
-        ("exports/missing.csv", "exports/missing.csv: file not found"),
+        ("exports/2024-XII.csv", "exports/2024-XII.csv: file not found"),
     ],
 )
 def test_finding_no_file_names_the_source_and_what_was_looked_for(
@@ -71,3 +72,43 @@ def test_finding_no_file_names_the_source_and_what_was_looked_for(
     with pytest.raises(InputFileError) as raised:
         source_files(seeds, pairs(path))
     assert str(raised.value) == f"{seeds / expected} (source pairs of test)"
+
+
+ORDERS = Source(table="orders", path="orders.csv", columns=("id", "amount", "day"), system="shop")
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("id,amount,id,day,amount", "header names 'amount', 'id' more than once"),
+        (
+            "id,amt,day,note",
+            "header does not match orders: expected columns id, amount, day; "
+            "missing: amount; unexpected: amt, note",
+        ),
+        (
+            "id",
+            "header does not match orders: expected columns id, amount, day; "
+            "missing: amount, day; unexpected: none",
+        ),
+        (
+            "id,amount,day,note,ref",
+            "header does not match orders: expected columns id, amount, day; "
+            "missing: none; unexpected: note, ref",
+        ),
+        (
+            "day,id,amount",
+            "header does not match orders: expected columns id, amount, day; "
+            "missing: none; unexpected: none; same names in another order",
+        ),
+    ],
+    ids=["repeated-names", "renamed-and-extra", "missing-only", "extra-only", "reordered"],
+)
+def test_a_header_unlike_the_source_is_refused_saying_what_differs(
+    tmp_path: Path, header: str, expected: str
+) -> None:
+    path = tmp_path / ORDERS.path
+    path.write_text(f"{header}\n1,2.50,2024-01-01\n")
+    with pytest.raises(InputFileError) as raised:
+        source_files(tmp_path, ORDERS)
+    assert str(raised.value) == f"{path}:1: {expected}"
