@@ -112,3 +112,18 @@ def test_a_header_unlike_the_source_is_refused_saying_what_differs(
     with pytest.raises(InputFileError) as raised:
         source_files(tmp_path, ORDERS)
     assert str(raised.value) == f"{path}:1: {expected}"
+
+
+def test_a_utf8_header_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    """Spreadsheet exports often do; the mark is not part of the first column's name."""
+    path = tmp_path / ORDERS.path
+    path.write_bytes(b"\xef\xbb\xbfid,amount,day\n1,2.50,2024-01-01\n")
+    assert [found.path for found in source_files(tmp_path, ORDERS)] == [path]
+
+
+def test_a_header_is_read_in_the_declared_encoding(tmp_path: Path) -> None:
+    """Not as UTF-8: in Latin-1, 'é' is one byte that UTF-8 cannot decode."""
+    cafes = Source("cafes", "cafes.csv", columns=("id", "café"), system="shop", encoding="latin-1")
+    path = tmp_path / cafes.path
+    path.write_bytes("id,café\n1,Zürich\n".encode("latin-1"))
+    assert [found.path for found in source_files(tmp_path, cafes)] == [path]
