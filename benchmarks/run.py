@@ -382,14 +382,6 @@ class Measured:
         return self.median / self.compared_to.median
 
     @property
-    def cpu(self) -> str:
-        """Median CPU seconds of this process and of the server, where they were counted."""
-        if not self.client_cpu:
-            return ""
-        client, server = statistics.median(self.client_cpu), statistics.median(self.server_cpu)
-        return f"{client:.2f} + {server:.2f}"
-
-    @property
     def ratio_to(self) -> str:
         reference = self.compared_to
         if reference is None:
@@ -652,6 +644,14 @@ def machine() -> dict[str, Any]:
     }
 
 
+def cpu_cell(client: list[float], server: list[float], digits: int) -> str:
+    """Median CPU seconds of this process and of the server's, for the steps that count them
+    (see ``Stopwatch``); empty for the others."""
+    if not client or not server:
+        return ""
+    return f"{statistics.median(client):.{digits}f} + {statistics.median(server):.{digits}f}"
+
+
 def print_table(lines: list[Measured], help_runs: list[float]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -662,7 +662,8 @@ def print_table(lines: list[Measured], help_runs: list[float]) -> None:
     for line in lines:
         ratio = f"{line.ratio:.2f}× {line.ratio_to}" if line.ratio is not None else ""
         peak = f"{max(line.peak_mb):,.0f} MB"
-        table.add_row(line.case, line.step, f"{line.median:.2f}", line.cpu, peak, ratio)
+        cpu = cpu_cell(line.client_cpu, line.server_cpu, digits=2)
+        table.add_row(line.case, line.step, f"{line.median:.2f}", cpu, peak, ratio)
     table.add_row("cli", "--help", f"{statistics.median(help_runs):.3f}", "", "", "")
     Console(width=max(Console().width, 110)).print(table)
 
@@ -679,11 +680,7 @@ def markdown(results: Path) -> str:
             continue
         ratio = f"{line['ratio']:.2f}× {line['ratio_to']}" if line["ratio"] is not None else ""
         client, server = line.get("runs_client_cpu_seconds"), line.get("runs_server_cpu_seconds")
-        cpu = (
-            f"{statistics.median(client):.1f} + {statistics.median(server):.1f}"
-            if client and server
-            else ""
-        )
+        cpu = cpu_cell(client or [], server or [], digits=1)
         runs = len(line["runs_seconds"])
         rows.append(
             f"| {line['case']} | `{line['step']}` | {line['median_seconds']:.1f} "
