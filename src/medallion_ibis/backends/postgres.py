@@ -73,6 +73,17 @@ def reader_threads() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
+def bronze_rows(
+    reader: ibis.BaseBackend, path: Path, source: Source, lineage: Lineage
+) -> tuple[ir.Table, dict[str, object]]:
+    """What a bronze load of one file sends: the rows DuckDB makes of it (the values, line
+    number and row hash, which differ from row to row), and the lineage values the whole
+    batch shares, which travel once, as column defaults."""
+    bronze = read_source(reader, path, source, lineage)
+    per_batch = per_batch_lineage(source, lineage)
+    return bronze.select(*(name for name in bronze.columns if name not in per_batch)), per_batch
+
+
 class PostgresWarehouse(Warehouse):
     """A PostgreSQL database reached by URL; a second connection holds the build lock."""
 
@@ -228,9 +239,7 @@ class PostgresWarehouse(Warehouse):
             return rows
 
     def load_source(self, staged: str, path: Path, source: Source, lineage: Lineage) -> int:
-        bronze = read_source(self._reader, path, source, lineage)
-        per_batch = per_batch_lineage(source, lineage)
-        per_row = bronze.select(*(name for name in bronze.columns if name not in per_batch))
+        per_row, per_batch = bronze_rows(self._reader, path, source, lineage)
         target = sql.Identifier(STAGING_SCHEMA, staged)
         try:
             with self._raw.cursor() as cursor, self._raw.transaction():

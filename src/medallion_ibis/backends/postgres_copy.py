@@ -45,12 +45,26 @@ def copy_bronze(
     """Append the rows of the DuckDB ``query`` (columns ``per_row``) to ``target``, whose
     other columns take the ``per_batch`` values; returns the rows copied. Runs inside the
     caller's transaction, so a failure on either side leaves ``target`` as it was."""
+    with csv_stream(reader, query) as rows:
+        return copy_csv(cursor, target, rows, per_row, per_batch)
+
+
+def copy_csv(
+    cursor: psycopg.Cursor[Any],
+    target: sql.Identifier,
+    rows: BufferedReader,
+    per_row: Sequence[str],
+    per_batch: Mapping[str, object],
+) -> int:
+    """Append headerless CSV ``rows`` (columns ``per_row``) to ``target``, the ``per_batch``
+    values filling its other columns; returns the rows copied. The server's whole share of a
+    bronze load, which the benchmark also times alone on rows DuckDB wrote beforehand."""
     _set_defaults(cursor, target, per_batch)
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         target, sql.SQL(", ").join(map(sql.Identifier, per_row))
     )
-    writer = QueuedLibpqWriter(cursor)  # this thread keeps draining the pipe meanwhile
-    with csv_stream(reader, query) as rows, cursor.copy(statement, writer=writer) as copy:
+    writer = QueuedLibpqWriter(cursor)  # this thread keeps reading the rows meanwhile
+    with cursor.copy(statement, writer=writer) as copy:
         while chunk := rows.read1(CHUNK_BYTES):
             copy.write(chunk)
     copied = cursor.rowcount
