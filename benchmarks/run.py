@@ -222,22 +222,24 @@ def _normalised_sales_csv(args: StepArgs) -> Path:
     return target
 
 
-def _bronze_rows_csv(args: StepArgs) -> Path:
+def _bronze_rows_csv(args: StepArgs) -> tuple[Path, tuple[str, ...], dict[str, object]]:
     """The rows the bronze load sends for the sales file (values, line number, row hash),
-    written by DuckDB once, beforehand."""
+    written once beforehand by the load's own export, with the columns they fill and the
+    lineage values the batch shares."""
     import ibis
 
     from medallion_ibis.backends.postgres import bronze_rows
+    from medallion_ibis.backends.postgres_copy import csv_stream
     from medallion_ibis.examples.retail.sources import SALES
 
+    reader = ibis.duckdb.connect()
+    per_row, per_batch = bronze_rows(reader, args.seeds / SALES.path, SALES, _lineage())
     target = args.scratch / "bronze_rows.csv"
     if not target.exists():
-        reader = ibis.duckdb.connect()
-        per_row, _ = bronze_rows(reader, args.seeds / SALES.path, SALES, _lineage())
-        reader.con.execute(
-            f"COPY ({reader.compile(per_row)}) TO '{target}' (FORMAT csv, HEADER false)"
-        )
-    return target
+        query = str(reader.compile(per_row))
+        with csv_stream(reader.con, query) as rows, target.open("wb") as file:
+            shutil.copyfileobj(rows, file)
+    return target, per_row.columns, per_batch
 
 
 def prepare_copy_postgres(args: StepArgs) -> None:
@@ -293,10 +295,8 @@ def copy_bronze_postgres(args: StepArgs) -> None:
     from medallion_ibis.backends.postgres import PostgresWarehouse
     from medallion_ibis.backends.postgres_copy import copy_csv
     from medallion_ibis.examples.retail.sources import SALES
-    from medallion_ibis.ingest import bronze_schema, per_batch_lineage
 
-    per_batch = per_batch_lineage(SALES, _lineage())
-    per_row = [name for name in bronze_schema(SALES).names if name not in per_batch]
+    path, per_row, per_batch = _bronze_rows_csv(args)
     warehouse = PostgresWarehouse(args.pg_url)
     try:
         warehouse.prepare()
@@ -305,7 +305,7 @@ def copy_bronze_postgres(args: StepArgs) -> None:
         with (
             psycopg.connect(args.pg_url) as con,
             con.cursor() as cursor,
-            _bronze_rows_csv(args).open("rb") as rows,
+            path.open("rb") as rows,
             args.stopwatch.timed(),
         ):
             copy_csv(cursor, target, rows, per_row, per_batch)
