@@ -17,7 +17,7 @@ nox.options.sessions = ["lint", "typecheck", "tests", "spark"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
-PASSED_ENV = ("MEDALLION_TEST_PG_URL", "HYPOTHESIS_PROFILE")
+PASSED_ENV = ("MEDALLION_TEST_PG_URL", "MEDALLION_TEST_REFERENCE", "HYPOTHESIS_PROFILE")
 MUTMUT = "mutmut==3.8.1"
 """Pinned: tests/mutmut_scope.py reads mutmut's stats state, which is not a public API."""
 MUTANTS = Path("mutants")

@@ -8,7 +8,7 @@ import ibis
 import psycopg
 import pytest
 from click.testing import CliRunner
-from helpers import SHARED_REFERENCE, Engine, fresh_database
+from helpers import REFERENCE_ENV, SHARED_REFERENCE, Engine, fresh_database
 from hypothesis import HealthCheck, settings
 
 from medallion_ibis.config import DEFAULT_PG_URL
@@ -86,7 +86,10 @@ def duckdb_path(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    assert REFERENCE.is_dir(), f"reference data missing at {REFERENCE}"
+    assert REFERENCE.is_dir(), (
+        f"reference data missing at {REFERENCE}: clone next to shared/, or set "
+        f"{REFERENCE_ENV} to the folder holding retail/ and crm_erp/"
+    )
     return REFERENCE
 
 

@@ -1,5 +1,6 @@
 """Test helpers: build a pipeline into a throwaway warehouse and read tables back."""
 
+import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,16 +17,22 @@ from medallion_ibis.runner import BuildResult, build
 Engine: TypeAlias = ibis.BaseBackend
 """An Ibis connection to one of the engines a test compares."""
 
-SHARED_REFERENCE = next(
-    (
-        folder / "shared" / "reference"
-        for folder in Path(__file__).resolve().parents
-        if (folder / "shared" / "reference").is_dir()
-    ),
-    Path(__file__).resolve().parents[2] / "shared" / "reference",
+REFERENCE_ENV = "MEDALLION_TEST_REFERENCE"
+SHARED_REFERENCE = (
+    Path(os.environ[REFERENCE_ENV])
+    if os.environ.get(REFERENCE_ENV)
+    else next(
+        (
+            folder / "shared" / "reference"
+            for folder in Path(__file__).resolve().parents
+            if (folder / "shared" / "reference").is_dir()
+        ),
+        Path(__file__).resolve().parents[2] / "shared" / "reference",
+    )
 )
-"""The reference data in ``shared/`` beside the checkout, looked up from the checkout upwards,
-so the copy of the tests that ``nox -s mutants`` runs inside the checkout finds it too."""
+"""The public reference data: ``$MEDALLION_TEST_REFERENCE``, else ``shared/reference`` beside
+the checkout, looked up from the checkout upwards (so the copy of the tests that ``nox -s
+mutants`` runs inside the checkout finds it too)."""
 
 
 def build_into(
