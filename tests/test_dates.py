@@ -14,6 +14,7 @@ import duckdb
 import ibis
 import pytest
 from click.testing import CliRunner
+from crm_erp_fixtures import REFERENCE_CRM_ERP
 from helpers import build_into, connect
 from retail_fixtures import write_seeds
 from stand_ins import RUN_STARTED_AT, Row, bronze, records, run_context
@@ -27,7 +28,6 @@ from medallion_ibis.examples.retail.sources import SALES
 from medallion_ibis.project import installed_pipelines
 from medallion_ibis.runner import BuildResult
 
-REFERENCE_CRM_ERP = Path(__file__).resolve().parents[2] / "shared" / "reference" / "crm_erp"
 FUTURE_DESK = "900004,5,519,Writing Desk,Furniture,1,267.99,9999-12-31,103,New York\n"
 LATEST_REAL_SALE = date(2024, 1, 19)
 BUILD_DAY = RUN_STARTED_AT.date()
